@@ -1,0 +1,1 @@
+"""Note RNN: the LSTM melody model that the RL Tuner tunes."""

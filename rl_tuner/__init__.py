@@ -1,0 +1,1 @@
+"""RL Tuner: tuning a Note RNN with reinforcement learning (Q, Psi, G)."""

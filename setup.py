@@ -1,0 +1,31 @@
+"""Installs the RL Tuner port: packages `note_rnn` and `rl_tuner`."""
+
+import setuptools
+
+setuptools.setup(
+    name='rl-tuner-tf2',
+    version='0.1.0',
+    description=('TensorFlow 2 / Keras 3 port of Magenta\'s RL Tuner: tuning a '
+                 'melody Note RNN with Q, Psi or G learning and music-theory '
+                 'rewards (Jaques et al., 2017).'),
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    python_requires='>=3.10',
+    packages=setuptools.find_packages(
+        include=['note_rnn', 'note_rnn.*', 'rl_tuner', 'rl_tuner.*']),
+    package_data={'note_rnn': ['default_model/*']},
+    include_package_data=True,
+    install_requires=[
+        'tensorflow>=2.21,<2.22',
+        'note-seq>=0.0.5',
+        'numpy>=1.26',
+        'absl-py>=2.0',
+        'scipy>=1.11',
+        'matplotlib>=3.8',
+    ],
+    extras_require={
+        'test': ['pytest>=8'],
+        # Only needed to rebuild the embedded default model's corpus.
+        'corpus': ['music21>=9'],
+    },
+)
