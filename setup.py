@@ -22,6 +22,7 @@ setuptools.setup(
         'absl-py>=2.0',
         'scipy>=1.11',
         'matplotlib>=3.8',
+        'tensorboard>=2.20',
     ],
     extras_require={
         'test': ['pytest>=8'],

@@ -161,6 +161,10 @@ def write_file_atomically(path, data):
   try:
     with os.fdopen(fd, 'wb') as f:
       f.write(data)
+    # mkstemp creates the file private (0600); give it the usual umask mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
   except BaseException:
     if os.path.exists(tmp):

@@ -1,0 +1,132 @@
+#!/usr/bin/env python
+"""Builds Note RNN training data from MIDI, ABC or NoteSequence TFRecords.
+
+    python bin/note_rnn_create_dataset.py --input=corpus/ --output_dir=data/
+
+Melodies are extracted as Magenta's melody_rnn pipeline does (see
+`note_rnn.melody_pipeline`), transposed to C major, encoded to the 38 classes
+and written as `training_melodies.tfrecord` and `eval_melodies.tfrecord`
+(tf.train.SequenceExample, Magenta's layout) in --output_dir. Whole source
+files go to one split. A summary of what was read, skipped and kept is
+printed at the end. Exit status: 0 on success, 2 on bad flags or when no
+melody was found.
+"""
+
+import os
+import sys
+import warnings
+
+# Quiet start-up: TensorFlow's C++ info lines, and pydub's note (imported by
+# note_seq, here and in every worker process) that ffmpeg, an audio tool this
+# script does not use, is missing.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+warnings.filterwarnings('ignore', message="Couldn't find ffmpeg")
+
+# Run from a checkout without installing: make the repository importable.
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO_ROOT not in sys.path:
+  sys.path.insert(0, _REPO_ROOT)
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags  # pylint: disable=g-import-not-at-top
+
+from note_rnn import melody_pipeline  # pylint: disable=g-import-not-at-top
+
+# Exit status for unusable flags or an input without melodies.
+EXIT_USAGE = 2
+
+# The importable entry points, re-exported for callers of this script.
+create_dataset = melody_pipeline.create_dataset
+EmptyCorpusError = melody_pipeline.EmptyCorpusError
+MelodyOptions = melody_pipeline.MelodyOptions
+
+flags.DEFINE_string(
+    'input', None,
+    'Folder (searched recursively) or glob pattern of .mid/.midi/.abc files, '
+    'or a TFRecord file of NoteSequences (.tfrecord).')
+flags.DEFINE_string(
+    'output_dir', None,
+    'Folder for training_melodies.tfrecord and eval_melodies.tfrecord '
+    '(created if missing; existing files are replaced).')
+flags.DEFINE_float(
+    'eval_ratio', melody_pipeline.DEFAULT_EVAL_RATIO,
+    'Fraction of source files (or NoteSequence records) whose melodies go to '
+    'the evaluation set, in [0, 1].')
+flags.DEFINE_integer(
+    'seed', 0,
+    'Seed of the train/eval split and of the order of melodies in the '
+    'output files; same input and seed give byte-identical files.')
+flags.DEFINE_integer(
+    'min_bars', melody_pipeline.DEFAULT_MIN_BARS,
+    'Drop melodies shorter than this many bars.')
+flags.DEFINE_integer(
+    'max_steps', melody_pipeline.DEFAULT_MAX_STEPS,
+    'Truncate melodies longer than this many sixteenth-note steps.')
+flags.DEFINE_integer(
+    'min_unique_pitches', melody_pipeline.DEFAULT_MIN_UNIQUE_PITCHES,
+    'Drop melodies with fewer distinct pitch classes than this.')
+flags.DEFINE_float(
+    'gap_bars', melody_pipeline.DEFAULT_GAP_BARS,
+    'A silence of this many bars or more ends a melody.')
+flags.DEFINE_boolean(
+    'ignore_polyphonic_notes', True,
+    'Keep the highest of notes starting on the same step (True), or drop the '
+    'rest of a track from its first such chord (False, as melody_rnn does).')
+flags.DEFINE_integer(
+    'num_workers', os.cpu_count() or 1,
+    'Processes reading and encoding files; 1 works in this process.')
+
+FLAGS = flags.FLAGS
+
+
+def _fail(message):
+  print(f'note_rnn_create_dataset: error: {message}', file=sys.stderr)
+  return EXIT_USAGE
+
+
+def _validate_flags():
+  """Returns an error message for unusable flags, or None."""
+  if not FLAGS.input:
+    return '--input is required (a folder, glob or .tfrecord file)'
+  if not FLAGS.output_dir:
+    return '--output_dir is required'
+  if not 0.0 <= FLAGS.eval_ratio <= 1.0:
+    return f'--eval_ratio must lie in [0, 1]; got {FLAGS.eval_ratio}'
+  if FLAGS.num_workers < 1:
+    return f'--num_workers must be >= 1; got {FLAGS.num_workers}'
+  if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
+    return f'--output_dir={FLAGS.output_dir} exists and is not a folder'
+  return None
+
+
+def main(argv):
+  if len(argv) > 1:
+    return _fail(f'unexpected arguments: {" ".join(argv[1:])}')
+  error = _validate_flags()
+  if error:
+    return _fail(error)
+  try:
+    options = MelodyOptions(
+        min_bars=FLAGS.min_bars,
+        max_steps=FLAGS.max_steps,
+        min_unique_pitches=FLAGS.min_unique_pitches,
+        gap_bars=FLAGS.gap_bars,
+        ignore_polyphonic_notes=FLAGS.ignore_polyphonic_notes)
+  except ValueError as e:
+    return _fail(str(e))
+  try:
+    stats = create_dataset(
+        FLAGS.input, FLAGS.output_dir, eval_ratio=FLAGS.eval_ratio,
+        seed=FLAGS.seed, options=options, num_workers=FLAGS.num_workers)
+  except melody_pipeline.InputError as e:
+    return _fail(str(e))
+  except EmptyCorpusError as e:
+    if e.stats is not None and e.stats.files_found:
+      print(e.stats.summary())
+    return _fail(str(e))
+  print(stats.summary())
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,244 @@
+"""End-to-end tests of bin/note_rnn_create_dataset.py on testdata/."""
+
+import collections
+import importlib.util
+import io
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+from absl import flags
+from absl.testing import flagsaver
+import pytest
+import tensorflow as tf
+
+from note_rnn import encoding
+from note_rnn import melody_pipeline as mp
+from note_rnn import sequence_example_io as sio
+
+SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_create_dataset.py'
+REPO_ROOT = SCRIPT.parent.parent
+# Seconds a subprocess run may take before the test fails.
+SUBPROCESS_TIMEOUT_S = 120
+
+_spec = importlib.util.spec_from_file_location('note_rnn_create_dataset',
+                                               SCRIPT)
+tool = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tool)
+FLAGS = flags.FLAGS
+
+# What testdata/ holds (see testdata/make_testdata.py).
+EXPECTED_FILES = 13
+EXPECTED_MELODIES = 11
+EXPECTED_SOURCES_WITH_MELODIES = 8
+
+
+def _create(input_spec, output_dir, **kwargs):
+  kwargs.setdefault('num_workers', 1)
+  kwargs.setdefault('progress_stream', io.StringIO())
+  return tool.create_dataset(str(input_spec), str(output_dir), **kwargs)
+
+
+def _read_bytes(output_dir):
+  return [(pathlib.Path(output_dir) / name).read_bytes()
+          for name in (mp.TRAINING_FILENAME, mp.EVAL_FILENAME)]
+
+
+@pytest.fixture(scope='module')
+def testdata_run(tmp_path_factory):
+  """One in-process run over testdata/ with the defaults, seed 0."""
+  output_dir = tmp_path_factory.mktemp('dataset')
+  progress = io.StringIO()
+  stats = _create(REPO_ROOT / 'testdata', output_dir, progress_stream=progress)
+  return stats, output_dir, progress.getvalue()
+
+
+def test_stats_on_testdata(testdata_run):
+  stats, _, progress = testdata_run
+  assert stats.files_found == EXPECTED_FILES
+  assert stats.files_read == EXPECTED_FILES - 2
+  assert stats.files_failed == {mp.FILE_UNREADABLE_MIDI: 1, mp.FILE_NO_NOTES: 1}
+  assert stats.failed_files == [('corrupt.mid', mp.FILE_UNREADABLE_MIDI),
+                                ('empty.mid', mp.FILE_NO_NOTES)]
+  # 9 MIDI files with notes + 3 + 1 ABC tunes.
+  assert stats.sequences == 13
+  assert stats.sequences_skipped == {mp.SEQUENCE_ABC_TUNE_PARSE_ERROR: 1}
+  assert stats.tracks_skipped == {mp.TRACK_DRUMS: 1}
+  assert stats.polyphonic_tracks_resolved == 1
+  assert stats.melodies_kept == EXPECTED_MELODIES
+  assert stats.melodies_truncated == 1
+  assert stats.melodies_dropped == {mp.MELODY_TOO_SHORT: 2,
+                                    mp.MELODY_TOO_FEW_PITCHES: 1}
+  assert stats.sources_with_melodies == EXPECTED_SOURCES_WITH_MELODIES
+  # 10% of 8 sources rounds to 1.
+  assert (stats.training_sources, stats.eval_sources) == (7, 1)
+  assert stats.training_melodies + stats.eval_melodies == EXPECTED_MELODIES
+  assert f'{EXPECTED_FILES}/{EXPECTED_FILES} files' in progress
+  summary = stats.summary()
+  assert 'corrupt.mid (unreadable_midi)' in summary
+  assert 'too_short: 2' in summary
+
+
+def test_output_files_hold_the_melodies(testdata_run):
+  stats, output_dir, _ = testdata_run
+  training = sio.read_class_sequences(output_dir / mp.TRAINING_FILENAME)
+  evaluation = sio.read_class_sequences(output_dir / mp.EVAL_FILENAME)
+  assert len(training) == stats.training_melodies
+  assert len(evaluation) == stats.eval_melodies
+  lengths = sorted(len(m) for m in training + evaluation)
+  assert lengths == [128] * 10 + [512]
+  for melody in training + evaluation:
+    assert all(0 <= c < encoding.NUM_CLASSES for c in melody)
+  # c_major, g_major (transposed), polyphonic (top notes) and long_gap
+  # (twice) all give c_major's melody.
+  counts = collections.Counter(tuple(m) for m in training + evaluation)
+  (melody, count), = counts.most_common(1)
+  assert count == 5
+  assert melody[:5] == (encoding.pitch_to_class(60), 0, 0, 0,
+                        encoding.pitch_to_class(64))
+  dataset = sio.make_training_dataset(
+      [str(output_dir / mp.TRAINING_FILENAME)], batch_size=4, max_length=128,
+      shuffle=False, repeat=False)
+  inputs, labels, lengths = next(iter(dataset))
+  assert inputs.shape[0] == 4 and inputs.shape[2] == encoding.NUM_CLASSES
+  assert labels.dtype == tf.int64
+
+
+def test_same_seed_gives_identical_bytes(testdata_run, tmp_path):
+  _, output_dir, _ = testdata_run
+  _create(REPO_ROOT / 'testdata', tmp_path / 'again')
+  assert _read_bytes(tmp_path / 'again') == _read_bytes(output_dir)
+  _create(REPO_ROOT / 'testdata', tmp_path / 'other', seed=1)
+  assert _read_bytes(tmp_path / 'other') != _read_bytes(output_dir)
+
+
+def test_split_keeps_each_source_whole(tmp_path):
+  corpus = tmp_path / 'corpus'
+  corpus.mkdir()
+  shutil.copy(REPO_ROOT / 'testdata' / 'long_gap.mid', corpus)  # 2 melodies
+  shutil.copy(REPO_ROOT / 'testdata' / 'abc' / 'tunes.abc', corpus)  # 3
+  seen = set()
+  for seed in range(6):
+    stats = _create(corpus, tmp_path / f'out{seed}', eval_ratio=0.5,
+                    seed=seed)
+    assert stats.eval_sources == 1
+    assert stats.eval_melodies in (2, 3)
+    assert stats.training_melodies == 5 - stats.eval_melodies
+    seen.add(stats.eval_melodies)
+  assert seen == {2, 3}
+
+
+def test_note_sequence_tfrecord_input(tmp_path):
+  path = tmp_path / 'notes.tfrecord'
+  sequences = [
+      encoding.midi_file_to_note_sequence(
+          str(REPO_ROOT / 'testdata' / 'c_major.mid')),
+      encoding.midi_file_to_note_sequence(
+          str(REPO_ROOT / 'testdata' / 'long_gap.mid')),
+  ]
+  with tf.io.TFRecordWriter(str(path)) as writer:
+    for sequence in sequences:
+      writer.write(sequence.SerializeToString())
+    writer.write(b'not a note sequence')
+    writer.write(b'')  # An empty NoteSequence: no notes.
+  stats = _create(path, tmp_path / 'out', eval_ratio=0.0)
+  assert stats.files_found == stats.files_read == 1
+  assert stats.sequences == 4
+  assert stats.sequences_skipped == {mp.SEQUENCE_BAD_RECORD: 1,
+                                     mp.SEQUENCE_NO_NOTES: 1}
+  assert stats.melodies_kept == stats.training_melodies == 3
+  assert stats.sources_with_melodies == 2  # Each record is a source.
+  melodies = sio.read_class_sequences(tmp_path / 'out' / mp.TRAINING_FILENAME)
+  assert [len(m) for m in melodies] == [128] * 3
+
+
+def test_empty_folder_raises_empty_corpus_error(tmp_path):
+  (tmp_path / 'empty').mkdir()
+  with pytest.raises(tool.EmptyCorpusError, match='no .*file found'):
+    _create(tmp_path / 'empty', tmp_path / 'out')
+  assert not (tmp_path / 'out').exists()
+
+
+def test_no_melody_raises_with_stats(tmp_path):
+  corpus = tmp_path / 'corpus'
+  corpus.mkdir()
+  for name in ('corrupt.mid', 'too_short.mid'):
+    shutil.copy(REPO_ROOT / 'testdata' / name, corpus)
+  with pytest.raises(tool.EmptyCorpusError, match='no melody') as info:
+    _create(corpus, tmp_path / 'out')
+  assert info.value.stats.files_failed == {mp.FILE_UNREADABLE_MIDI: 1}
+  assert info.value.stats.melodies_dropped == {mp.MELODY_TOO_SHORT: 1}
+  assert not (tmp_path / 'out').exists()
+
+
+def _run_main(argv, capsys):
+  with flagsaver.flagsaver():
+    rc = tool.main(FLAGS(['note_rnn_create_dataset.py'] + argv))
+  captured = capsys.readouterr()
+  return rc, captured.out, captured.err
+
+
+def test_main_rejects_bad_flags_with_one_line(tmp_path, capsys):
+  out = f'--output_dir={tmp_path / "out"}'
+  cases = [
+      ([out], '--input is required'),
+      ([f'--input={tmp_path / "missing"}', out], 'matches nothing'),
+      ([f'--input={REPO_ROOT / "testdata"}'], '--output_dir is required'),
+      ([f'--input={REPO_ROOT / "testdata"}', out, '--eval_ratio=1.5'],
+       '--eval_ratio'),
+      ([f'--input={REPO_ROOT / "testdata"}', out, '--gap_bars=0'],
+       'gap_bars'),
+  ]
+  for argv, message in cases:
+    rc, _, err = _run_main(argv, capsys)
+    assert rc == tool.EXIT_USAGE
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_main_reads_a_flagfile(tmp_path, capsys, testdata_run):
+  _, reference_dir, _ = testdata_run
+  flagfile = tmp_path / 'flags.txt'
+  flagfile.write_text(f'--input={REPO_ROOT / "testdata"}\n'
+                      f'--output_dir={tmp_path / "out"}\n'
+                      '--num_workers=1\n--seed=0\n')
+  rc, out, _ = _run_main([f'--flagfile={flagfile}'], capsys)
+  assert rc == 0
+  assert out.count('Melody dataset summary') == 1
+  assert _read_bytes(tmp_path / 'out') == _read_bytes(reference_dir)
+
+
+def _run_script(*args):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  return subprocess.run(
+      [sys.executable, str(SCRIPT)] + list(args), cwd=REPO_ROOT, env=env,
+      capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S,
+      check=False)
+
+
+def test_script_on_testdata(tmp_path, testdata_run):
+  _, reference_dir, _ = testdata_run
+  # Default --num_workers (all CPUs): worker processes must give the same
+  # bytes as the in-process run.
+  result = _run_script('--input=testdata', f'--output_dir={tmp_path}')
+  assert result.returncode == 0, result.stderr
+  for name in (mp.TRAINING_FILENAME, mp.EVAL_FILENAME):
+    assert (tmp_path / name).is_file()
+  assert 'corrupt.mid (unreadable_midi)' in result.stdout
+  assert f'melodies kept:          {EXPECTED_MELODIES}' in result.stdout
+  assert f'{EXPECTED_FILES}/{EXPECTED_FILES} files' in result.stderr
+  assert _read_bytes(tmp_path) == _read_bytes(reference_dir)
+
+
+def test_script_on_empty_folder_exits_2(tmp_path):
+  (tmp_path / 'empty').mkdir()
+  result = _run_script(f'--input={tmp_path / "empty"}',
+                       f'--output_dir={tmp_path / "out"}')
+  assert result.returncode == 2
+  errors = [line for line in result.stderr.splitlines()
+            if line.startswith('note_rnn_create_dataset:')]
+  assert len(errors) == 1
+  assert 'no .abc/.mid/.midi/.tfrecord file found' in errors[0]
+  assert not result.stdout

@@ -1,0 +1,168 @@
+"""The learning rules of the RL Tuner: Q, Psi, G learning and pure RL.
+
+The four algorithms differ in exactly two places, kept here as one table:
+  * the value of the next state used in the TD target, and
+  * the scores the policy acts on.
+
+With s' the next state, theta- the target network and log p(a'|s') the frozen
+Reward RNN's log-probabilities, the TD target is y = r + gamma * V(s') with
+
+  q, pure_rl:  V(s') = max_a' Q(s', a'; theta-)
+  psi:         V(s') = logsumexp_a' Psi(s', a'; theta-)
+  g:           V(s') = logsumexp_a' (G(s', a'; theta-) + log p(a'|s'))
+
+and the policy acts on Q(s, .) except in g, which acts on
+G(s, .) + Reward RNN logits (argmax and softmax equal those of G + log p).
+"""
+
+import collections
+
+import tensorflow as tf
+
+
+def _max_value(next_q, unused_reward_log_probs):
+  return tf.reduce_max(next_q, axis=-1)
+
+
+def _logsumexp_value(next_q, unused_reward_log_probs):
+  return tf.reduce_logsumexp(next_q, axis=-1)
+
+
+def _g_value(next_q, reward_log_probs):
+  return tf.reduce_logsumexp(next_q + reward_log_probs, axis=-1)
+
+
+Algorithm = collections.namedtuple(
+    'Algorithm',
+    ['next_state_value',   # fn(next_q [B, A], log p(.|s') [B, A]) -> [B]
+     'acts_with_prior',    # policy scores add the Reward RNN's logits
+     'needs_prior_in_target',  # the target needs log p(.|s')
+     'forced_reward_mode'])    # None, or the reward mode it must use
+
+ALGORITHMS = {
+    'q': Algorithm(_max_value, False, False, None),
+    'psi': Algorithm(_logsumexp_value, False, False, None),
+    'g': Algorithm(_g_value, True, True, 'music_theory_only'),
+    'pure_rl': Algorithm(_max_value, False, False, 'music_theory_only'),
+}
+# The original also accepted 'default' for Q learning.
+ALGORITHM_ALIASES = {'default': 'q'}
+
+
+def get_algorithm(name):
+  """Looks up an algorithm by name; unknown names raise a clear ValueError."""
+  name = ALGORITHM_ALIASES.get(name, name)
+  if name not in ALGORITHMS:
+    raise ValueError(f'unknown algorithm {name!r}; valid algorithms: '
+                     f'{sorted(ALGORITHMS)}')
+  return name, ALGORITHMS[name]
+
+
+def td_targets(algorithm, rewards, next_q, reward_log_probs, discount):
+  """Pure TD targets y = r + gamma * V(s'), without gradient.
+
+  Args:
+    algorithm: an `Algorithm` from `ALGORITHMS`.
+    rewards: float32 [B], reward of each transition.
+    next_q: float32 [B, A], target network's values at s'.
+    reward_log_probs: float32 [B, A] log p(.|s') of the Reward RNN, or None
+      for algorithms that do not need it.
+    discount: gamma, a float.
+
+  Returns:
+    (targets [B], next-state values V(s') [B]).
+  """
+  values = algorithm.next_state_value(next_q, reward_log_probs)
+  targets = rewards + discount * values
+  return tf.stop_gradient(targets), tf.stop_gradient(values)
+
+
+TrainStepOutput = collections.namedtuple(
+    'TrainStepOutput', ['loss', 'td_errors', 'mean_target_value'])
+
+
+class DQNLearner:
+  """Compiled acting and training steps over three Note RNNs.
+
+  Attributes:
+    q_network, target_q_network, reward_rnn: `note_rnn.NoteRNN`s.
+    optimizer: Keras Adam over the Q-network's variables.
+  """
+
+  def __init__(self, algorithm_name, q_network, target_q_network, reward_rnn,
+               hparams):
+    self.algorithm_name, self.algorithm = get_algorithm(algorithm_name)
+    self.q_network = q_network
+    self.target_q_network = target_q_network
+    self.reward_rnn = reward_rnn
+    self.hparams = hparams
+    self.num_actions = q_network.num_classes
+    self.optimizer = tf.keras.optimizers.Adam(
+        learning_rate=hparams.learning_rate, epsilon=1e-8)
+    # Builds the optimizer's slots now so that checkpoints can hold them.
+    self.optimizer.build(self.q_network.trainable_variables)
+    self.act = tf.function(self._act, reduce_retracing=True)
+    self.train_step = tf.function(self._train_step, reduce_retracing=True)
+
+  def _act(self, observations, q_state, reward_state):
+    """One environment step of the networks for B melodies.
+
+    Args:
+      observations: int32 [B] class of the last note of each melody.
+      q_state: float32 [B, Sq] Q-network state before the observation.
+      reward_state: float32 [B, Sr] Reward RNN state before it.
+
+    Returns:
+      policy_scores [B, A] (what the policy maximises or samples from),
+      reward_logits [B, A] (Reward RNN logits, for log p(a|s)),
+      new_q_state [B, Sq], new_reward_state [B, Sr].
+    """
+    inputs = tf.one_hot(observations, self.num_actions, dtype=tf.float32)
+    q_values, new_q_state = self.q_network.step(inputs, q_state)
+    reward_logits, new_reward_state = self.reward_rnn.step(
+        inputs, reward_state)
+    policy_scores = q_values
+    if self.algorithm.acts_with_prior:
+      policy_scores = q_values + reward_logits
+    return policy_scores, reward_logits, new_q_state, new_reward_state
+
+  def _train_step(self, observation, state, action, reward, new_observation,
+                  new_state, new_reward_state):
+    """One Adam step on the mean squared TD error of a minibatch.
+
+    Args mirror the replay fields: observation/action/new_observation int32
+    [B], reward float32 [B], states float32 [B, S].
+
+    Returns:
+      TrainStepOutput(loss [], td_errors [B], mean_target_value []).
+    """
+    hp = self.hparams
+    next_inputs = tf.one_hot(new_observation, self.num_actions)
+    next_q, _ = self.target_q_network.step(next_inputs, new_state)
+    reward_log_probs = None
+    if self.algorithm.needs_prior_in_target:
+      # The Reward RNN is frozen: its output is a constant of the target.
+      prior_logits, _ = self.reward_rnn.step(next_inputs, new_reward_state)
+      reward_log_probs = tf.nn.log_softmax(prior_logits, axis=-1)
+    targets, values = td_targets(self.algorithm, reward, next_q,
+                                 reward_log_probs, hp.discount_rate)
+
+    variables = self.q_network.trainable_variables
+    inputs = tf.one_hot(observation, self.num_actions)
+    action_mask = tf.one_hot(action, self.num_actions)
+    with tf.GradientTape() as tape:
+      q_values, _ = self.q_network.step(inputs, state)
+      q_taken = tf.reduce_sum(q_values * action_mask, axis=-1)
+      td_errors = q_taken - targets
+      loss = tf.reduce_mean(tf.square(td_errors))
+    gradients = tape.gradient(loss, variables)
+    gradients = [tf.clip_by_norm(g, hp.clip_norm) for g in gradients]
+    self.optimizer.apply_gradients(zip(gradients, variables))
+    self._soft_update_target(hp.target_network_update_rate)
+    return TrainStepOutput(loss, td_errors, tf.reduce_mean(values))
+
+  def _soft_update_target(self, rate):
+    """target <- (1 - rate) * target + rate * online, variable by variable."""
+    for target, source in zip(self.target_q_network.variables,
+                              self.q_network.variables):
+      target.assign_sub(rate * (target - source))
