@@ -320,9 +320,9 @@ def reward_penalize_repeating(composition, action, config=DEFAULT_CONFIG,
   return 0.0
 
 
-def reward_penalize_autocorrelation(composition, action,
-                                    config=DEFAULT_CONFIG,
-                                    penalty_weight=AUTOCORRELATION_PENALTY_WEIGHT):
+def reward_penalize_autocorrelation(
+    composition, action, config=DEFAULT_CONFIG,
+    penalty_weight=AUTOCORRELATION_PENALTY_WEIGHT):
   """-penalty_weight * |coefficient| summed over lags 1..3 where it is > 0.15.
 
   The melody judged is the notes so far plus the action; NaN coefficients
@@ -688,27 +688,21 @@ class RewardParts(NamedTuple):
   music_theory: float
 
 
-def _term(name):
-  def compute(composition, obs, action, config):
-    del obs
-    return _TERM_FUNCTIONS[name](composition, action, config)
-  return compute
+# Rewards the modes combine: the music-theory terms, the other modes' own
+# rewards and the whole music-theory reward, all (composition, action,
+# config) -> float; 'scale' (which reads obs instead) is handled apart.
+_MODE_REWARDS = dict(
+    _TERM_FUNCTIONS,
+    key_distribute_prob=reward_key_distribute_prob,
+    non_repeating=reward_non_repeating,
+    music_theory=music_theory_reward)
 
 
-_MODE_TERMS = {
-    'scale': lambda composition, obs, action, config: reward_scale(
-        obs, action, config),
-    'key_distribute_prob': (
-        lambda composition, obs, action, config: reward_key_distribute_prob(
-            composition, action, config)),
-    'non_repeating': (
-        lambda composition, obs, action, config: reward_non_repeating(
-            composition, action, config)),
-    'music_theory': (
-        lambda composition, obs, action, config: music_theory_reward(
-            composition, action, config)),
-}
-_MODE_TERMS.update({name: _term(name) for name in MUSIC_THEORY_TERMS})
+def _mode_reward(name, composition, obs, action, config):
+  if name == 'scale':
+    return reward_scale(obs, action, config)
+  return _MODE_REWARDS[name](composition, action, config)
+
 
 # mode -> (terms summed in this order, whether the total includes log p).
 _MODES = {
@@ -763,7 +757,7 @@ def collect_reward(composition, obs, action, reward_scores, reward_mode,
   check_reward_mode(reward_mode)
   terms, adds_note_rnn = _MODES[reward_mode]
   note_rnn = reward_from_reward_rnn_scores(action, reward_scores)
-  reward = sum(_MODE_TERMS[name](composition, obs, action, config)
+  reward = sum(_mode_reward(name, composition, obs, action, config)
                for name in terms)
   music_theory = reward * reward_scaler
   total = music_theory + note_rnn if adds_note_rnn else music_theory

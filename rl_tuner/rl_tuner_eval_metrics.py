@@ -349,7 +349,8 @@ def get_stat_dict_string(stat_dict, print_interval_stats=True):
       f'\tPercent of leaps resolved:{percent_resolved}',
       f'\tPercent notes not in key:{per_note("notes_not_in_key")}',
       f'\tPercent notes in motif:{per_note("notes_in_motif")}',
-      f'\tPercent notes in repeated motif:{per_note("notes_in_repeated_motif")}',
+      '\tPercent notes in repeated motif:'
+      f'{per_note("notes_in_repeated_motif")}',
       '\tPercent notes excessively repeated:'
       f'{per_note("num_repeated_notes")}',
       '',

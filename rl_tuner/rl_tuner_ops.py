@@ -9,12 +9,14 @@ Sections:
   * music-theory constants (keys, scales, intervals, leap outcomes),
   * key helpers that build those sets for any major or natural-minor key,
   * numeric helpers (autocorrelation, annealing, softmax, one-hot, decoding),
-  * DQN hyperparameters (added by the RL Tuner module).
+  * hyperparameter presets under the original names.
 """
 
 import numpy as np
 
 from note_rnn import encoding
+from note_rnn import hparams as note_rnn_hparams
+from rl_tuner import dqn_hparams
 
 # ---------------------------------------------------------------------------
 # Encoding constants.
@@ -285,6 +287,10 @@ def make_onehot(int_list, one_hot_length):
 
 
 # ---------------------------------------------------------------------------
-# DQN hyperparameters.
-#
-# (Reserved for the RL Tuner module: default_dqn_hparams and friends.)
+# Hyperparameter presets, under the names the original module used.
+
+# Note RNN hparams of the paper's model and of Magenta's basic_rnn.
+default_hparams = note_rnn_hparams.default_hparams
+basic_rnn_hparams = note_rnn_hparams.basic_rnn_hparams
+# The original RLTuner class's DQN defaults (discount 0.95).
+default_dqn_hparams = dqn_hparams.default_dqn_hparams
