@@ -255,7 +255,10 @@ def run(values):
       music_theory_config=settings['music_theory_config'],
       num_eval_compositions=values['num_eval_compositions'])
   if has_checkpoint:
-    rlt.restore_from_directory(output_dir)
+    try:
+      rlt.restore_from_directory(output_dir)
+    except ValueError as e:
+      raise UsageError(f'cannot resume: {e}') from e
   remaining = values['training_steps'] - rlt.env_steps
   logging.info('Training %s for %d environment steps (from step %d)',
                rlt.algorithm, max(remaining, 0), rlt.env_steps)

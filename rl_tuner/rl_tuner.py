@@ -1087,6 +1087,7 @@ class RLTuner:
 
     Raises:
       FileNotFoundError: no checkpoint there.
+      RLTunerError: the checkpoint is of another algorithm.
     """
     directory = directory or self.output_dir
     if os.path.isfile(os.path.join(directory, 'training_state.json')):
@@ -1101,9 +1102,15 @@ class RLTuner:
       path = found[-1]
     if not os.path.isfile(os.path.join(path, 'training_state.json')):
       raise FileNotFoundError(f'no RL Tuner checkpoint at {path}')
-    self._checkpoint.read(os.path.join(path, 'ckpt')).assert_consumed()
     with open(os.path.join(path, 'training_state.json')) as f:
       state = json.load(f)
+    # Q, Psi and G values mean different things: never continue one as
+    # another.
+    if state.get('algorithm', self.algorithm) != self.algorithm:
+      raise RLTunerError(
+          f'checkpoint {path} was trained with algorithm '
+          f"{state['algorithm']!r}; this tuner uses {self.algorithm!r}")
+    self._checkpoint.read(os.path.join(path, 'ckpt')).assert_consumed()
     for key, value in state['counters'].items():
       setattr(self, key, int(value))
     for key, value in state['accumulators'].items():

@@ -1,0 +1,127 @@
+#!/usr/bin/env python
+"""Samples melodies from a Note RNN into MIDI files and a piano-roll PNG.
+
+    python bin/note_rnn_generate.py --checkpoint=runs/note_rnn/best \\
+      --num_outputs=8 --num_steps=128 --output_dir=out/ \\
+      [--primer_midi=primer.mid] [--temperature=1.0] [--seed=0]
+
+All melodies are sampled together in one batch. Each starts with the first
+melody of --primer_midi (kept in its key, folded into MIDI pitches [48, 84)),
+or with one random pitch. Writes OUTPUT_DIR/melody_000.mid, ... and
+OUTPUT_DIR/melodies.png, and prints each melody's class sequence (0 = hold,
+1 = rest, k >= 2 = MIDI pitch 46 + k). Exit status: 0 on success, 2 on bad
+flags, a missing or unreadable checkpoint or primer.
+"""
+
+import os
+import sys
+import warnings
+
+# Quiet start-up: TensorFlow's C++ info lines, and pydub's note (imported by
+# note_seq) that ffmpeg, an audio tool this script does not use, is missing.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+warnings.filterwarnings('ignore', message="Couldn't find ffmpeg")
+
+# Run from a checkout without installing: make the repository importable.
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO_ROOT not in sys.path:
+  sys.path.insert(0, _REPO_ROOT)
+
+# pylint: disable=g-import-not-at-top
+from absl import app
+from absl import flags
+
+from note_rnn import checkpoint_import
+from note_rnn import encoding
+from note_rnn import generation
+# pylint: enable=g-import-not-at-top
+
+# Exit status for unusable flags, checkpoint or primer.
+EXIT_USAGE = 2
+
+# The importable entry point, re-exported for callers of this script.
+generate = generation.generate
+
+flags.DEFINE_string(
+    'checkpoint', '',
+    'Note RNN to sample from: any path NoteRNN.load reads (a NoteRNN save '
+    'folder such as RUN_DIR/best or RUN_DIR/checkpoint, a TF1 Note RNN '
+    'checkpoint, a Magenta basic_rnn checkpoint or .mag bundle). Empty: the '
+    'embedded default model.')
+flags.DEFINE_integer('num_outputs', 10, 'Number of melodies to sample.')
+flags.DEFINE_integer(
+    'num_steps', generation.DEFAULT_NUM_STEPS,
+    'Length of each melody in sixteenth-note steps, primer included '
+    '(16 steps = one 4/4 bar).')
+flags.DEFINE_string(
+    'output_dir', None,
+    'Folder for the MIDI files and melodies.png (created if missing; files '
+    'of the same names are replaced).')
+flags.DEFINE_string(
+    'primer_midi', None,
+    'Optional MIDI file whose first melody starts every output; default: '
+    'one random pitch per melody.')
+flags.DEFINE_float(
+    'temperature', generation.DEFAULT_TEMPERATURE,
+    'Softmax temperature: logits are divided by it before sampling (< 1 '
+    'sharper, > 1 more random; 0 always picks the most likely class).')
+flags.DEFINE_integer(
+    'seed', None, 'Seed of the random first notes and of sampling; '
+    'default: a fresh one each run.')
+flags.DEFINE_float(
+    'qpm', encoding.DEFAULT_QPM,
+    'Tempo of the MIDI files in quarter notes per minute.')
+flags.DEFINE_boolean('plot', True, 'Also write the piano roll melodies.png.')
+
+FLAGS = flags.FLAGS
+
+
+def _fail(message):
+  print(f'note_rnn_generate: error: {message}', file=sys.stderr)
+  return EXIT_USAGE
+
+
+def _validate_flags():
+  """Returns an error message for unusable flags, or None."""
+  if not FLAGS.output_dir:
+    return '--output_dir is required'
+  if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
+    return f'--output_dir={FLAGS.output_dir} exists and is not a folder'
+  if FLAGS.num_outputs < 1:
+    return f'--num_outputs must be >= 1; got {FLAGS.num_outputs}'
+  if FLAGS.num_steps < 2:
+    return f'--num_steps must be >= 2; got {FLAGS.num_steps}'
+  if not FLAGS.temperature >= 0:
+    return f'--temperature must be >= 0; got {FLAGS.temperature}'
+  if not FLAGS.qpm > 0:
+    return f'--qpm must be > 0; got {FLAGS.qpm}'
+  if FLAGS.primer_midi and not os.path.isfile(FLAGS.primer_midi):
+    return f'--primer_midi={FLAGS.primer_midi} is not a file'
+  return None
+
+
+def main(argv):
+  if len(argv) > 1:
+    return _fail(f'unexpected arguments: {" ".join(argv[1:])}')
+  error = _validate_flags()
+  if error:
+    return _fail(error)
+  try:
+    result = generate(
+        FLAGS.checkpoint or None, FLAGS.output_dir, FLAGS.num_outputs,
+        num_steps=FLAGS.num_steps, primer_midi=FLAGS.primer_midi,
+        temperature=FLAGS.temperature, seed=FLAGS.seed, qpm=FLAGS.qpm,
+        plot=FLAGS.plot)
+  except (FileNotFoundError, checkpoint_import.CheckpointError,
+          encoding.MidiReadError, generation.GenerationError) as e:
+    return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+  print(f'Model: {result.model_source}')
+  for path, classes in zip(result.midi_paths, result.class_sequences):
+    print(f'{os.path.basename(path)}: {" ".join(str(c) for c in classes)}')
+  if result.piano_roll_path:
+    print(f'Piano roll: {result.piano_roll_path}')
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,131 @@
+"""Tests of bin/note_rnn_generate.py: flag checks and one end-to-end run."""
+
+import contextlib
+import importlib.util
+import os
+import pathlib
+import subprocess
+import sys
+
+from absl import flags
+from absl.testing import flagsaver
+import pytest
+
+from note_rnn import checkpoint_import
+from note_rnn import encoding
+from note_rnn import hparams as hparams_lib
+from note_rnn import model as model_lib
+
+SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_generate.py'
+REPO_ROOT = SCRIPT.parent.parent
+# Seconds a subprocess run may take before the test fails.
+SUBPROCESS_TIMEOUT_S = 120
+
+FLAGS = flags.FLAGS
+
+
+@contextlib.contextmanager
+def _isolated_script(path, name):
+  """Loads a bin script as a module, its absl flags shadowing clashing ones.
+
+  Several bin scripts define flags of one name (--seed, --output_dir) in the
+  global FLAGS; while the returned module is in use its flags replace the
+  others, which are put back afterwards.
+  """
+  before = dict(FLAGS._flags())  # pylint: disable=protected-access
+  overridable = {flag: flag.allow_override for flag in before.values()}
+  for flag in overridable:
+    flag.allow_override = True
+  try:
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+  finally:
+    for flag, allow in overridable.items():
+      flag.allow_override = allow
+  after = FLAGS._flags()  # pylint: disable=protected-access
+  defined = [n for n, flag in after.items() if before.get(n) is not flag]
+  try:
+    yield module
+  finally:
+    for flag_name in defined:
+      if flag_name in FLAGS:
+        delattr(FLAGS, flag_name)
+      if flag_name in before:
+        FLAGS[flag_name] = before[flag_name]
+
+
+@pytest.fixture(scope='module')
+def tool():
+  with _isolated_script(SCRIPT, 'note_rnn_generate') as module:
+    yield module
+
+
+@pytest.fixture(scope='module')
+def saved_model(tmp_path_factory):
+  hp = hparams_lib.default_hparams().replace(rnn_layer_sizes=(8,))
+  path = tmp_path_factory.mktemp('model') / 'tiny'
+  return model_lib.NoteRNN(hp, seed=0).save(str(path))
+
+
+def _run_main(tool, argv, capsys):
+  with flagsaver.flagsaver():
+    rc = tool.main(FLAGS(['note_rnn_generate.py'] + argv))
+  captured = capsys.readouterr()
+  return rc, captured.out, captured.err
+
+
+def _embedded_model_exists():
+  return os.path.isfile(os.path.join(checkpoint_import.DEFAULT_MODEL_DIR,
+                                     checkpoint_import.SAVE_CONFIG_NAME))
+
+
+def test_main_rejects_bad_input_with_one_line(tool, saved_model, tmp_path,
+                                              capsys):
+  out = f'--output_dir={tmp_path / "out"}'
+  model = f'--checkpoint={saved_model}'
+  cases = [
+      ([model], '--output_dir is required'),
+      ([model, out, '--num_outputs=0'], '--num_outputs'),
+      ([model, out, '--temperature=-1'], '--temperature'),
+      ([model, out, f'--primer_midi={tmp_path / "nope.mid"}'],
+       '--primer_midi'),
+      ([f'--checkpoint={tmp_path / "missing"}', out],
+       'Note RNN checkpoint not found'),
+      ([model, out, '--num_steps=4',
+        f'--primer_midi={REPO_ROOT / "testdata" / "primer.mid"}'],
+       'must exceed the primer length'),
+      ([model, out, f'--primer_midi={REPO_ROOT / "testdata" / "corrupt.mid"}'],
+       'cannot read MIDI file'),
+  ]
+  if not _embedded_model_exists():
+    cases.append(([out], 'no embedded default Note RNN'))
+  for argv, message in cases:
+    rc, _, err = _run_main(tool, argv, capsys)
+    assert rc == tool.EXIT_USAGE, argv
+    assert message in err, (argv, err)
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith('note_rnn_generate: error: ')
+
+
+def test_script_end_to_end(saved_model, tmp_path):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  result = subprocess.run(
+      [sys.executable, str(SCRIPT), f'--checkpoint={saved_model}',
+       '--num_outputs=4', '--num_steps=24', f'--output_dir={tmp_path}',
+       '--temperature=0.8', '--seed=1'],
+      cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+      timeout=SUBPROCESS_TIMEOUT_S, check=False)
+  assert result.returncode == 0, result.stderr
+  lines = [l for l in result.stdout.splitlines() if l.startswith('melody_')]
+  assert len(lines) == 4
+  for index, line in enumerate(lines):
+    name, classes = line.split(': ')
+    assert name == f'melody_{index:03d}.mid'
+    classes = [int(c) for c in classes.split()]
+    assert len(classes) == 24
+    assert all(0 <= c < encoding.NUM_CLASSES for c in classes)
+    sequence = encoding.midi_file_to_note_sequence(str(tmp_path / name))
+    assert sequence.notes[0].pitch == encoding.class_to_pitch(classes[0])
+  assert (tmp_path / 'melodies.png').stat().st_size > 0
+  assert 'Piano roll: ' in result.stdout

@@ -1,0 +1,210 @@
+r"""Composes melodies with a model tuned by bin/rl_tuner_train.py.
+
+Example:
+
+  python bin/rl_tuner_generate.py --run_dir=runs/q --num_outputs=10
+
+Reads the run directory that rl_tuner_train wrote (summary.json with the
+run's settings, checkpoints/ and tuned_note_rnn/), rebuilds the RL Tuner with
+those settings, restores its three networks from the newest checkpoint, and
+lets the tuned policy compose: softmax of the Q-network's values for q, psi
+and pure_rl, softmax of G + Reward RNN logits for g; each melody starts from
+a fresh priming of the run's priming mode. Writes into --output_dir (default
+<run_dir>/generated) one MIDI file per melody, melodies.json (the classes and
+how they were made) and piano_roll.png.
+"""
+
+import json
+import logging
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import numpy as np
+
+from note_rnn import encoding
+from note_rnn import generation
+from rl_tuner import rewards
+from rl_tuner import rl_tuner as rl_tuner_lib
+# pylint: enable=g-import-not-at-top,wrong-import-position
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string('run_dir', None,
+                    'Output directory of an rl_tuner_train run (holds '
+                    'summary.json, checkpoints/ and tuned_note_rnn/).')
+flags.DEFINE_string('output_dir', None,
+                    'Where to write the melodies; default <run_dir>/generated.')
+flags.DEFINE_integer('num_outputs', 10, 'Number of melodies to compose.')
+flags.DEFINE_integer('num_steps', 32,
+                     'Length of each melody in sixteenth-note steps.')
+flags.DEFINE_integer('seed', 0,
+                     'Seed of the priming and sampling; the same run, seed '
+                     'and flags give the same melodies.')
+flags.DEFINE_enum('sampling', 'sample', ['sample', 'argmax'],
+                  "'sample': draw each note from the policy's softmax; "
+                  "'argmax': play the most probable note.")
+flags.DEFINE_string('checkpoint_name', '',
+                    'Checkpoint directory inside <run_dir>/checkpoints to '
+                    'restore (e.g. q-500000); default: the newest.')
+
+SUMMARY_NAME = 'summary.json'
+TUNED_NOTE_RNN = 'tuned_note_rnn'
+MELODIES_JSON = 'melodies.json'
+PIANO_ROLL_PNG = 'piano_roll.png'
+
+
+class UsageError(ValueError):
+  """A flag value or run directory that cannot work; exit code 2."""
+
+
+def load_summary(run_dir):
+  """Reads <run_dir>/summary.json; raises UsageError if it is not a run."""
+  if not os.path.isdir(run_dir):
+    raise UsageError(f'--run_dir not found: {run_dir}')
+  path = os.path.join(run_dir, SUMMARY_NAME)
+  if not os.path.isfile(path):
+    raise UsageError(f'{run_dir} is not an rl_tuner_train run: no '
+                     f'{SUMMARY_NAME}')
+  try:
+    with open(path) as f:
+      summary = json.load(f)
+  except ValueError as e:
+    raise UsageError(f'cannot read {path}: {e}') from e
+  if not isinstance(summary.get('settings'), dict) or (
+      'algorithm' not in summary['settings']):
+    raise UsageError(f'{path} holds no run settings')
+  return summary
+
+
+def _note_rnn_checkpoint(run_dir, summary, priming_mode):
+  """The Note RNN file the tuner is rebuilt from.
+
+  The restored checkpoint overwrites all three networks, so the tuned
+  Q-network saved by the run fixes the shapes. The MIDI priming modes prime
+  with the Note RNN the run started from (as training did); that checkpoint
+  is used when it still exists.
+  """
+  tuned = os.path.join(run_dir, TUNED_NOTE_RNN)
+  if not os.path.isdir(tuned):
+    raise UsageError(f'{run_dir} has no {TUNED_NOTE_RNN}/ (the run did not '
+                     'finish)')
+  original = summary.get('note_rnn_checkpoint')
+  if priming_mode != 'random_note':
+    if original and os.path.exists(original):
+      return original
+    logging.warning('The Note RNN the run started from (%s) is gone; priming '
+                    'with the tuned network instead.', original)
+  return tuned
+
+
+def build_tuner(run_dir, output_dir, summary, checkpoint_name=None):
+  """Rebuilds the run's RLTuner and restores its networks.
+
+  Returns:
+    (RLTuner, path of the checkpoint restored).
+  """
+  settings = summary['settings']
+  priming_mode = settings.get('priming_mode', 'random_note')
+  num_notes = int(settings.get('num_notes_in_melody', 32))
+  training_files = [p for p in settings.get('training_data_path', '')
+                    .split(',') if p]
+  try:
+    config = rewards.MusicTheoryConfig.for_key(
+        settings.get('key', 'C'), settings.get('key_mode', 'major'),
+        num_notes_in_melody=num_notes,
+        labels=settings.get('labels', 'original'))
+    rlt = rl_tuner_lib.RLTuner(
+        output_dir,
+        dqn_hparams=summary.get('dqn_hparams'),
+        reward_mode=settings.get('reward_mode', 'music_theory_all'),
+        reward_scaler=settings.get('reward_scaler', 1.0),
+        exploration_mode=settings.get('exploration_mode', 'egreedy'),
+        priming_mode=priming_mode,
+        stochastic_observations=settings.get('stochastic_observations',
+                                             False),
+        algorithm=settings['algorithm'],
+        note_rnn_checkpoint_file=_note_rnn_checkpoint(run_dir, summary,
+                                                      priming_mode),
+        note_rnn_type=settings.get('note_rnn_type', 'default'),
+        num_notes_in_melody=num_notes,
+        midi_primer=settings.get('midi_primer') or None,
+        training_file_list=training_files or None,
+        music_theory_config=config,
+        seed=settings.get('seed'))
+    path = rlt.restore_from_directory(run_dir,
+                                      checkpoint_name=checkpoint_name or None)
+  except (FileNotFoundError, ValueError) as e:
+    raise UsageError(str(e)) from e
+  return rlt, path
+
+
+def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
+             sampling='sample', checkpoint_name=None):
+  """Composes `num_outputs` melodies with the run's tuned policy.
+
+  Returns:
+    dict written to melodies.json: the melodies (class lists), their MIDI
+    file names, and the run, checkpoint, algorithm and settings used.
+  """
+  if num_outputs < 1 or num_steps < 1:
+    raise UsageError('--num_outputs and --num_steps must be >= 1')
+  summary = load_summary(run_dir)
+  output_dir = output_dir or os.path.join(run_dir, 'generated')
+  rlt, checkpoint = build_tuner(run_dir, output_dir, summary,
+                                checkpoint_name)
+  rlt.rng = np.random.default_rng(seed)
+  melodies = rlt.generate_compositions(num_outputs, num_steps,
+                                       sample=sampling == 'sample')
+  melodies = [[int(c) for c in row] for row in melodies]
+  midi_files = []
+  for index, classes in enumerate(melodies):
+    name = f'{rlt.algorithm}_{index:03d}.mid'
+    encoding.classes_to_midi_file(classes, os.path.join(output_dir, name))
+    midi_files.append(name)
+  generation.plot_piano_roll(
+      melodies, os.path.join(output_dir, PIANO_ROLL_PNG),
+      titles=[f'{rlt.algorithm} melody {i} ({sampling})'
+              for i in range(len(melodies))])
+  result = {
+      'run_dir': os.path.abspath(run_dir),
+      'checkpoint': os.path.basename(checkpoint),
+      'env_steps': rlt.env_steps,
+      'algorithm': rlt.algorithm,
+      'priming_mode': rlt.priming_mode,
+      'sampling': sampling,
+      'seed': seed,
+      'num_steps': num_steps,
+      'melodies': melodies,
+      'midi_files': midi_files,
+  }
+  encoding.write_file_atomically(
+      os.path.join(output_dir, MELODIES_JSON),
+      json.dumps(result, indent=2).encode())
+  return result
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  try:
+    if not FLAGS.run_dir:
+      raise UsageError('--run_dir is required')
+    result = generate(FLAGS.run_dir, FLAGS.output_dir, FLAGS.num_outputs,
+                      FLAGS.num_steps, FLAGS.seed, FLAGS.sampling,
+                      FLAGS.checkpoint_name)
+  except UsageError as e:
+    print(f'rl_tuner_generate: error: {e}', file=sys.stderr)
+    sys.exit(2)
+  output_dir = FLAGS.output_dir or os.path.join(FLAGS.run_dir, 'generated')
+  print(f'Wrote {len(result["melodies"])} melodies ({result["algorithm"]}, '
+        f'checkpoint {result["checkpoint"]}) to {output_dir}')
+
+
+if __name__ == '__main__':
+  app.run(main)

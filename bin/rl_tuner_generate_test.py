@@ -1,0 +1,201 @@
+"""End-to-end tests of bin/rl_tuner_generate.py on a tiny tuned run.
+
+bin/rl_tuner_train.py tunes a tiny random Note RNN with G learning (the
+algorithm whose policy needs all three networks) for 64 steps; the generate
+CLI then composes from that run in separate processes, two at a time.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from note_rnn import encoding
+from note_rnn import hparams as note_rnn_hparams_lib
+from note_rnn import model as note_rnn_model
+from rl_tuner import rl_tuner as rl_tuner_lib
+
+BIN = pathlib.Path(__file__).resolve().parent
+TRAIN = BIN / 'rl_tuner_train.py'
+GENERATE = BIN / 'rl_tuner_generate.py'
+TIMEOUT_S = 240
+PARALLEL_RUNS = 2
+UNITS = 8
+STEPS = 64
+NUM_OUTPUTS = 3
+NUM_STEPS = 16
+SEED = 5
+
+
+class _Run:
+  """A CLI process whose output goes to files."""
+
+  def __init__(self, script, args, log_dir, name):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+    self.stdout_path = log_dir / f'{name}.out'
+    self.stderr_path = log_dir / f'{name}.err'
+    with open(self.stdout_path, 'w') as out, open(self.stderr_path,
+                                                   'w') as err:
+      self.process = subprocess.Popen([sys.executable, str(script)] + args,
+                                      stdout=out, stderr=err, cwd=log_dir,
+                                      env=env)
+
+  def wait(self):
+    self.returncode = self.process.wait(timeout=TIMEOUT_S)
+    self.stdout = self.stdout_path.read_text()
+    self.stderr = self.stderr_path.read_text()
+    return self
+
+
+def _run_all(cases, log_dir):
+  """Runs {name: (script, args)}, at most PARALLEL_RUNS at a time."""
+  pending, running, done = list(cases.items()), {}, {}
+  while pending or running:
+    while pending and len(running) < PARALLEL_RUNS:
+      name, (script, args) = pending.pop(0)
+      running[name] = _Run(script, args, log_dir, name)
+    name = next(iter(running))
+    done[name] = running.pop(name).wait()
+  return done
+
+
+@pytest.fixture(scope='module')
+def workdir(tmp_path_factory):
+  return tmp_path_factory.mktemp('rl_tuner_generate')
+
+
+@pytest.fixture(scope='module')
+def run_dir(workdir):
+  """A finished rl_tuner_train run of G learning on a tiny Note RNN."""
+  checkpoint = workdir / 'tiny_note_rnn'
+  note_rnn_model.NoteRNN(
+      note_rnn_hparams_lib.NoteRNNHParams(rnn_layer_sizes=(UNITS,)),
+      seed=2).save(str(checkpoint))
+  output_dir = workdir / 'run'
+  args = [f'--output_dir={output_dir}',
+          f'--note_rnn_checkpoint_file={checkpoint}', '--algorithm=g',
+          f'--training_steps={STEPS}', '--exploration_steps=32',
+          '--exploration_mode=egreedy', '--output_every_nth=32',
+          '--num_eval_compositions=4', '--num_stat_compositions=0',
+          '--minibatch_size=8', '--max_experience=200',
+          '--learning_rate=0.01', '--seed=0']
+  run = _Run(TRAIN, args, workdir, 'train').wait()
+  assert run.returncode == 0, run.stderr[-3000:]
+  return output_dir
+
+
+@pytest.fixture(scope='module')
+def runs(workdir, run_dir):
+  common = [f'--num_outputs={NUM_OUTPUTS}', f'--num_steps={NUM_STEPS}',
+            f'--seed={SEED}']
+  not_a_run = workdir / 'not_a_run'
+  not_a_run.mkdir()
+  cases = {
+      'sample': [f'--run_dir={run_dir}'] + common,
+      'argmax': [f'--run_dir={run_dir}', '--sampling=argmax',
+                 f'--output_dir={workdir / "argmax"}'] + common,
+      'missing': [f'--run_dir={workdir / "missing"}'],
+      'not_a_run': [f'--run_dir={not_a_run}'],
+  }
+  return _run_all({name: (GENERATE, args) for name, args in cases.items()},
+                  workdir)
+
+
+def _restored_tuner(run_dir, output_dir):
+  """The run's tuner rebuilt in this process, independently of the CLI."""
+  rlt = rl_tuner_lib.RLTuner(
+      str(output_dir), algorithm='g',
+      note_rnn_checkpoint_file=str(run_dir / 'tuned_note_rnn'),
+      dqn_hparams={'minibatch_size': 8, 'discount_rate': 0.5})
+  rlt.restore_from_directory(str(run_dir))
+  return rlt
+
+
+def _read_result(directory):
+  return json.loads((directory / 'melodies.json').read_text())
+
+
+@pytest.mark.parametrize('case', ['sample', 'argmax'])
+def test_writes_midi_png_and_json(runs, run_dir, workdir, case):
+  run = runs[case]
+  assert run.returncode == 0, run.stderr[-3000:]
+  out = run_dir / 'generated' if case == 'sample' else workdir / 'argmax'
+  assert f'Wrote {NUM_OUTPUTS} melodies (g, checkpoint g-{STEPS})' in (
+      run.stdout)
+  result = _read_result(out)
+  assert result['algorithm'] == 'g'
+  assert result['checkpoint'] == f'g-{STEPS}'
+  assert result['env_steps'] == STEPS
+  assert result['sampling'] == case
+  melodies = result['melodies']
+  assert len(melodies) == NUM_OUTPUTS
+  assert all(len(m) == NUM_STEPS for m in melodies)
+  assert all(0 <= c < encoding.NUM_CLASSES for m in melodies for c in m)
+  assert result['midi_files'] == [f'g_{i:03d}.mid' for i in
+                                  range(NUM_OUTPUTS)]
+  for name, classes in zip(result['midi_files'], melodies):
+    sequence = encoding.midi_file_to_note_sequence(str(out / name))
+    played = [n.pitch for n in sorted(sequence.notes,
+                                      key=lambda n: n.start_time)]
+    assert played == [encoding.class_to_pitch(c) for c in classes if c >= 2]
+  with open(out / 'piano_roll.png', 'rb') as f:
+    assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+@pytest.mark.parametrize('case', ['sample', 'argmax'])
+def test_melodies_are_the_restored_tuners(runs, run_dir, workdir, tmp_path,
+                                          case):
+  """Same run, checkpoint and seed in this process: the same melodies."""
+  out = run_dir / 'generated' if case == 'sample' else workdir / 'argmax'
+  rlt = _restored_tuner(run_dir, tmp_path)
+  rlt.rng = np.random.default_rng(SEED)
+  expected = rlt.generate_compositions(NUM_OUTPUTS, NUM_STEPS,
+                                       sample=case == 'sample')
+  assert _read_result(out)['melodies'] == expected.tolist()
+
+
+def test_argmax_policy_is_g_plus_reward_rnn_logits(runs, workdir, run_dir,
+                                                   tmp_path):
+  """Replays each argmax melody with the restored networks' own steps.
+
+  The policy of G learning is argmax(G(s, .) + Reward RNN logits(s, .)).
+  The priming note is random, so every one of the 38 is tried from the
+  zero state; one of them must reproduce the whole melody.
+  """
+  rlt = _restored_tuner(run_dir, tmp_path)
+  q_net, prior_net = rlt.q_network, rlt.reward_rnn
+  tuned = note_rnn_model.NoteRNN.load(str(run_dir / 'tuned_note_rnn'))
+  for a, b in zip(tuned.get_weights(), q_net.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  candidates = np.arange(encoding.NUM_CLASSES)
+  for melody in _read_result(workdir / 'argmax')['melodies']:
+    observations = candidates
+    q_state = np.zeros((len(candidates), q_net.state_size), np.float32)
+    r_state = np.zeros((len(candidates), prior_net.state_size), np.float32)
+    matches = np.ones(len(candidates), bool)
+    for note in melody:
+      inputs = encoding.classes_to_onehot(observations)
+      g_values, q_state = q_net.step(inputs, q_state)
+      prior, r_state = prior_net.step(inputs, r_state)
+      chosen = np.argmax(g_values.numpy() + prior.numpy(), axis=-1)
+      matches &= chosen == note
+      observations = np.full(len(candidates), note)
+    assert matches.any(), melody
+
+
+@pytest.mark.parametrize('case,message', [
+    ('missing', '--run_dir not found: '),
+    ('not_a_run', 'is not an rl_tuner_train run: no summary.json'),
+])
+def test_bad_input_exits_2_with_one_line(runs, case, message):
+  run = runs[case]
+  assert run.returncode == 2, run.stderr[-3000:]
+  lines = run.stderr.strip().splitlines()
+  errors = [line for line in lines if 'rl_tuner_generate: error:' in line]
+  assert len(errors) == 1 and lines[-1] == errors[0]
+  assert message in errors[0]
+  assert 'Traceback' not in run.stderr

@@ -1,0 +1,260 @@
+"""End-to-end tests of bin/rl_tuner_train.py, run as a separate process.
+
+A tiny random Note RNN (one LSTM layer of 8 units) is tuned for 64 steps,
+so that a run takes seconds; most of each run is importing TensorFlow. The
+flag-validation runs and the resumed run go two at a time.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from note_rnn import encoding
+from note_rnn import hparams as note_rnn_hparams_lib
+from note_rnn import model as note_rnn_model
+from rl_tuner import rl_tuner as rl_tuner_lib
+
+SCRIPT = pathlib.Path(__file__).resolve().parent / 'rl_tuner_train.py'
+# Seconds a run may take before the test fails.
+TIMEOUT_S = 240
+UNITS = 8
+STEPS = 64
+EVERY = 32
+NUM_STATS = 20
+# CLI processes run side by side (the test machine has 2 cores).
+PARALLEL_RUNS = 2
+
+
+def _env():
+  env = dict(os.environ)
+  env['TF_CPP_MIN_LOG_LEVEL'] = '3'
+  return env
+
+
+class _Run:
+  """A CLI process whose output goes to files (no pipe can fill up)."""
+
+  def __init__(self, args, log_dir, name):
+    self.stdout_path = log_dir / f'{name}.out'
+    self.stderr_path = log_dir / f'{name}.err'
+    with open(self.stdout_path, 'w') as out, open(self.stderr_path,
+                                                   'w') as err:
+      self.process = subprocess.Popen(
+          [sys.executable, str(SCRIPT)] + args, stdout=out, stderr=err,
+          cwd=log_dir, env=_env())
+
+  def wait(self):
+    self.returncode = self.process.wait(timeout=TIMEOUT_S)
+    self.stdout = self.stdout_path.read_text()
+    self.stderr = self.stderr_path.read_text()
+    return self
+
+
+def run_all(cases, log_dir, max_parallel=PARALLEL_RUNS):
+  """Runs {name: args} with at most `max_parallel` processes at a time."""
+  pending = list(cases.items())
+  running, done = {}, {}
+  while pending or running:
+    while pending and len(running) < max_parallel:
+      name, args = pending.pop(0)
+      running[name] = _Run(args, log_dir, name)
+    name = next(iter(running))
+    done[name] = running.pop(name).wait()
+  return done
+
+
+def _train_args(output_dir, checkpoint, **overrides):
+  flags = dict(
+      output_dir=output_dir, note_rnn_checkpoint_file=checkpoint,
+      algorithm='q', training_steps=STEPS, exploration_steps=32,
+      exploration_mode='egreedy', output_every_nth=EVERY,
+      num_eval_compositions=4, num_stat_compositions=NUM_STATS,
+      minibatch_size=8, max_experience=200, seed=0)
+  flags.update(overrides)
+  return [f'--{name}={value}' for name, value in flags.items()
+          if value is not None]
+
+
+@pytest.fixture(scope='module')
+def workdir(tmp_path_factory):
+  return tmp_path_factory.mktemp('rl_tuner_train')
+
+
+@pytest.fixture(scope='module')
+def tiny_checkpoint(workdir):
+  path = workdir / 'tiny_note_rnn'
+  note_rnn_model.NoteRNN(
+      note_rnn_hparams_lib.NoteRNNHParams(rnn_layer_sizes=(UNITS,)),
+      seed=1).save(str(path))
+  return str(path)
+
+
+@pytest.fixture(scope='module')
+def trained(workdir, tiny_checkpoint):
+  """One complete run; returns (finished _Run, output dir)."""
+  output_dir = workdir / 'run'
+  run = _Run(_train_args(str(output_dir), tiny_checkpoint), workdir,
+             'train').wait()
+  assert run.returncode == 0, run.stderr[-3000:]
+  return run, output_dir
+
+
+def _error_line(run):
+  """The single 'rl_tuner_train: error:' line, checked to be the only one
+  and the last thing written."""
+  lines = run.stderr.strip().splitlines()
+  errors = [line for line in lines if 'rl_tuner_train: error:' in line]
+  assert len(errors) == 1, run.stderr[-3000:]
+  assert lines[-1] == errors[0]
+  assert 'Traceback' not in run.stderr
+  return errors[0]
+
+
+@pytest.fixture(scope='module')
+def concurrent_runs(workdir, tiny_checkpoint, trained):
+  """The bad-flag runs and a resumed run (on a copy of the run)."""
+  _, run_dir = trained
+  resumed_dir = workdir / 'resumed'
+  shutil.copytree(run_dir, resumed_dir)
+  bad = str(workdir / 'bad')
+  cases = {
+      'algorithm': _train_args(bad, tiny_checkpoint, algorithm='sarsa'),
+      'reward_mode': _train_args(bad, tiny_checkpoint, reward_mode='loud'),
+      'primer': _train_args(bad, tiny_checkpoint, priming_mode='single_midi'),
+      'checkpoint': _train_args(bad, str(workdir / 'missing.ckpt')),
+      'no_resume': _train_args(str(run_dir), tiny_checkpoint),
+      'resume': _train_args(str(resumed_dir), tiny_checkpoint,
+                            training_steps=2 * STEPS) + ['--resume'],
+  }
+  return run_all(cases, workdir), resumed_dir
+
+
+def test_run_writes_every_output(trained, tiny_checkpoint):
+  run, out = trained
+  assert 'Done: 64 environment steps' in run.stdout
+  for name in ('q.mid', 'q.png', 'TrainRewards-q.png',
+               'EvaluationRewards-q.png', 'TargetVals-q.png'):
+    with open(out / name, 'rb') as f:
+      header = f.read(8)
+    assert header == (b'MThd\x00\x00\x00\x06' if name.endswith('.mid') else
+                      b'\x89PNG\r\n\x1a\n'), name
+
+  summary = json.loads((out / 'summary.json').read_text())
+  assert summary['env_steps'] == STEPS
+  assert summary['note_rnn_layer_sizes'] == [UNITS]
+  assert summary['note_rnn_checkpoint'] == tiny_checkpoint
+  assert summary['settings']['algorithm'] == 'q'
+  assert summary['dqn_hparams']['minibatch_size'] == 8
+  assert summary['dqn_hparams']['discount_rate'] == 0.5  # magenta_cli
+  # Gradient steps at environment steps t = 0, 5, 10, ... with t + 1 >= 8.
+  assert summary['gradient_steps'] == len(range(10, STEPS, 5))
+  # The sample melody is the MIDI file's.
+  classes = summary['sample_melody']['classes']
+  assert summary['sample_melody']['midi'] == 'q.mid'
+  sequence = encoding.midi_file_to_note_sequence(str(out / 'q.mid'))
+  played = [n.pitch for n in sorted(sequence.notes,
+                                    key=lambda n: n.start_time)]
+  assert played == [encoding.class_to_pitch(c) for c in classes if c >= 2]
+
+  # Reward histories in the original's .npz names: 2 blocks, 3 evaluations.
+  with np.load(out / f'q-{STEPS}.npz') as npz:
+    assert npz['train_rewards'].shape == (STEPS // EVERY,)
+    assert npz['eval_rewards'].shape == (STEPS // EVERY + 1,)
+    assert npz['eval_note_rnn_rewards'].shape == (STEPS // EVERY + 1,)
+    np.testing.assert_allclose(
+        npz['eval_rewards'][-1],
+        summary['final_eval']['note_rnn_log_p_per_note'] +
+        summary['final_eval']['music_theory_per_note'])
+
+  stats = (out / 'music_theory_stats.txt').read_text()
+  assert f'Total compositions: {NUM_STATS}' in stats
+  table = json.loads((out / 'table1.json').read_text())
+  assert table == summary['table1']
+  assert 0.0 <= table['notes_not_in_key'] <= 1.0
+  # A fraction of 20 compositions.
+  share = table['compositions_with_unique_max_note'] * NUM_STATS
+  assert share == pytest.approx(round(share))
+  assert '| metric | q |' in (out / 'table1.md').read_text()
+
+  checkpoints = out / rl_tuner_lib.CHECKPOINT_SUBDIR
+  assert sorted(os.listdir(checkpoints)) == ['q-32', 'q-64']
+
+
+def test_tuned_note_rnn_is_the_final_q_network(trained, tmp_path):
+  _, out = trained
+  tuned = note_rnn_model.NoteRNN.load(str(out / 'tuned_note_rnn'))
+  assert tuned.metadata == {'tuned_by': 'rl_tuner', 'algorithm': 'q',
+                            'env_steps': STEPS}
+  rlt = rl_tuner_lib.RLTuner(str(tmp_path),
+                             note_rnn_checkpoint_file=str(out /
+                                                          'tuned_note_rnn'),
+                             dqn_hparams={'minibatch_size': 8,
+                                          'discount_rate': 0.5})
+  rlt.restore_from_directory(str(out))
+  assert rlt.env_steps == STEPS
+  for a, b in zip(tuned.get_weights(), rlt.q_network.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  # Tuning moved the Q-network away from the Reward RNN (the start).
+  original = note_rnn_model.NoteRNN.load(
+      json.loads((out / 'summary.json').read_text())['note_rnn_checkpoint'])
+  for a, b in zip(original.get_weights(), rlt.reward_rnn.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  assert any(not np.array_equal(a, b) for a, b in
+             zip(original.get_weights(), tuned.get_weights()))
+
+
+@pytest.mark.parametrize('case,message', [
+    ('algorithm', "unknown algorithm 'sarsa'; valid algorithms: "
+                  "['g', 'psi', 'pure_rl', 'q']"),
+    ('reward_mode', "unknown reward_mode 'loud'; valid modes: "),
+    ('primer', '--priming_mode=single_midi needs --midi_primer'),
+    ('checkpoint', 'Note RNN checkpoint not found: '),
+    ('no_resume', 'already holds a run; pass --resume'),
+])
+def test_bad_flags_exit_2_with_one_line(concurrent_runs, workdir, case,
+                                        message):
+  run = concurrent_runs[0][case]
+  assert run.returncode == 2, run.stderr[-3000:]
+  assert message in _error_line(run)
+  if case != 'no_resume':
+    assert not (workdir / 'bad').exists()
+
+
+def test_refused_run_leaves_the_run_alone(concurrent_runs, trained):
+  _, out = trained
+  summary = json.loads((out / 'summary.json').read_text())
+  assert summary['env_steps'] == STEPS
+  assert sorted(os.listdir(out / rl_tuner_lib.CHECKPOINT_SUBDIR)) == [
+      'q-32', 'q-64']
+
+
+def test_resume_continues_the_run(concurrent_runs):
+  runs, resumed_dir = concurrent_runs
+  run = runs['resume']
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert f'Done: {2 * STEPS} environment steps' in run.stdout
+  summary = json.loads((resumed_dir / 'summary.json').read_text())
+  assert summary['env_steps'] == 2 * STEPS
+  # The schedule carries on, but the replay buffer is not checkpointed: the
+  # first run trained at t = 10, 15, ..., 60; the resumed one from step 64
+  # trains at t % 5 == 0 once its new buffer holds 8 (t - 64 + 1 >= 8), at
+  # t = 75, 80, ..., 125.
+  assert summary['gradient_steps'] == (len(range(10, STEPS, 5)) +
+                                       len(range(75, 2 * STEPS, 5)))
+  with np.load(resumed_dir / f'q-{STEPS}.npz') as before, np.load(
+      resumed_dir / f'q-{2 * STEPS}.npz') as after:
+    assert after['train_rewards'].shape == (2 * STEPS // EVERY,)
+    assert after['eval_rewards'].shape == (2 * STEPS // EVERY + 1,)
+    # The history so far is kept and extended.
+    np.testing.assert_array_equal(
+        after['train_rewards'][:STEPS // EVERY], before['train_rewards'])
+    np.testing.assert_array_equal(
+        after['eval_rewards'][:STEPS // EVERY + 1], before['eval_rewards'])
+  assert sorted(os.listdir(resumed_dir / rl_tuner_lib.CHECKPOINT_SUBDIR)) == [
+      'q-128', 'q-64', 'q-96']
