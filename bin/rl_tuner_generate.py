@@ -15,7 +15,6 @@ how they were made) and piano_roll.png.
 """
 
 import json
-import logging
 import os
 import sys
 
@@ -29,8 +28,7 @@ import numpy as np
 
 from note_rnn import encoding
 from note_rnn import generation
-from rl_tuner import rewards
-from rl_tuner import rl_tuner as rl_tuner_lib
+from rl_tuner import train_run
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
@@ -53,95 +51,9 @@ flags.DEFINE_string('checkpoint_name', '',
                     'Checkpoint directory inside <run_dir>/checkpoints to '
                     'restore (e.g. q-500000); default: the newest.')
 
-SUMMARY_NAME = 'summary.json'
-TUNED_NOTE_RNN = 'tuned_note_rnn'
 MELODIES_JSON = 'melodies.json'
 PIANO_ROLL_PNG = 'piano_roll.png'
-
-
-class UsageError(ValueError):
-  """A flag value or run directory that cannot work; exit code 2."""
-
-
-def load_summary(run_dir):
-  """Reads <run_dir>/summary.json; raises UsageError if it is not a run."""
-  if not os.path.isdir(run_dir):
-    raise UsageError(f'--run_dir not found: {run_dir}')
-  path = os.path.join(run_dir, SUMMARY_NAME)
-  if not os.path.isfile(path):
-    raise UsageError(f'{run_dir} is not an rl_tuner_train run: no '
-                     f'{SUMMARY_NAME}')
-  try:
-    with open(path) as f:
-      summary = json.load(f)
-  except ValueError as e:
-    raise UsageError(f'cannot read {path}: {e}') from e
-  if not isinstance(summary.get('settings'), dict) or (
-      'algorithm' not in summary['settings']):
-    raise UsageError(f'{path} holds no run settings')
-  return summary
-
-
-def _note_rnn_checkpoint(run_dir, summary, priming_mode):
-  """The Note RNN file the tuner is rebuilt from.
-
-  The restored checkpoint overwrites all three networks, so the tuned
-  Q-network saved by the run fixes the shapes. The MIDI priming modes prime
-  with the Note RNN the run started from (as training did); that checkpoint
-  is used when it still exists.
-  """
-  tuned = os.path.join(run_dir, TUNED_NOTE_RNN)
-  if not os.path.isdir(tuned):
-    raise UsageError(f'{run_dir} has no {TUNED_NOTE_RNN}/ (the run did not '
-                     'finish)')
-  original = summary.get('note_rnn_checkpoint')
-  if priming_mode != 'random_note':
-    if original and os.path.exists(original):
-      return original
-    logging.warning('The Note RNN the run started from (%s) is gone; priming '
-                    'with the tuned network instead.', original)
-  return tuned
-
-
-def build_tuner(run_dir, output_dir, summary, checkpoint_name=None):
-  """Rebuilds the run's RLTuner and restores its networks.
-
-  Returns:
-    (RLTuner, path of the checkpoint restored).
-  """
-  settings = summary['settings']
-  priming_mode = settings.get('priming_mode', 'random_note')
-  num_notes = int(settings.get('num_notes_in_melody', 32))
-  training_files = [p for p in settings.get('training_data_path', '')
-                    .split(',') if p]
-  try:
-    config = rewards.MusicTheoryConfig.for_key(
-        settings.get('key', 'C'), settings.get('key_mode', 'major'),
-        num_notes_in_melody=num_notes,
-        labels=settings.get('labels', 'original'))
-    rlt = rl_tuner_lib.RLTuner(
-        output_dir,
-        dqn_hparams=summary.get('dqn_hparams'),
-        reward_mode=settings.get('reward_mode', 'music_theory_all'),
-        reward_scaler=settings.get('reward_scaler', 1.0),
-        exploration_mode=settings.get('exploration_mode', 'egreedy'),
-        priming_mode=priming_mode,
-        stochastic_observations=settings.get('stochastic_observations',
-                                             False),
-        algorithm=settings['algorithm'],
-        note_rnn_checkpoint_file=_note_rnn_checkpoint(run_dir, summary,
-                                                      priming_mode),
-        note_rnn_type=settings.get('note_rnn_type', 'default'),
-        num_notes_in_melody=num_notes,
-        midi_primer=settings.get('midi_primer') or None,
-        training_file_list=training_files or None,
-        music_theory_config=config,
-        seed=settings.get('seed'))
-    path = rlt.restore_from_directory(run_dir,
-                                      checkpoint_name=checkpoint_name or None)
-  except (FileNotFoundError, ValueError) as e:
-    raise UsageError(str(e)) from e
-  return rlt, path
+UsageError = train_run.UsageError
 
 
 def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
@@ -154,10 +66,9 @@ def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
   """
   if num_outputs < 1 or num_steps < 1:
     raise UsageError('--num_outputs and --num_steps must be >= 1')
-  summary = load_summary(run_dir)
   output_dir = output_dir or os.path.join(run_dir, 'generated')
-  rlt, checkpoint = build_tuner(run_dir, output_dir, summary,
-                                checkpoint_name)
+  rlt, _, checkpoint = train_run.load_tuner(run_dir, output_dir,
+                                            checkpoint_name)
   rlt.rng = np.random.default_rng(seed)
   melodies = rlt.generate_compositions(num_outputs, num_steps,
                                        sample=sampling == 'sample')

@@ -188,7 +188,7 @@ def test_argmax_policy_is_g_plus_reward_rnn_logits(runs, workdir, run_dir,
 
 
 @pytest.mark.parametrize('case,message', [
-    ('missing', '--run_dir not found: '),
+    ('missing', 'run directory not found: '),
     ('not_a_run', 'is not an rl_tuner_train run: no summary.json'),
 ])
 def test_bad_input_exits_2_with_one_line(runs, case, message):

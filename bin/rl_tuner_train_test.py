@@ -210,8 +210,8 @@ def test_tuned_note_rnn_is_the_final_q_network(trained, tmp_path):
 
 
 @pytest.mark.parametrize('case,message', [
-    ('algorithm', "unknown algorithm 'sarsa'; valid algorithms: "
-                  "['g', 'psi', 'pure_rl', 'q']"),
+    ('algorithm', "unknown --algorithm 'sarsa'; valid values: q, psi, g, "
+                  'pure_rl'),
     ('reward_mode', "unknown reward_mode 'loud'; valid modes: "),
     ('primer', '--priming_mode=single_midi needs --midi_primer'),
     ('checkpoint', 'Note RNN checkpoint not found: '),

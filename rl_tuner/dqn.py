@@ -101,8 +101,50 @@ class DQNLearner:
         learning_rate=hparams.learning_rate, epsilon=1e-8)
     # Builds the optimizer's slots now so that checkpoints can hold them.
     self.optimizer.build(self.q_network.trainable_variables)
-    self.act = tf.function(self._act, reduce_retracing=True)
-    self.train_step = tf.function(self._train_step, reduce_retracing=True)
+    # Fixed signatures (any batch size): traced once, never retraced.
+    notes = tf.TensorSpec([None], tf.int32)
+    q_states = tf.TensorSpec([None, q_network.state_size], tf.float32)
+    r_states = tf.TensorSpec([None, reward_rnn.state_size], tf.float32)
+    floats = tf.TensorSpec([None], tf.float32)
+    transition = [notes, q_states, notes, floats, notes, q_states, r_states]
+    stacked = [tf.TensorSpec([None] + s.shape.as_list(), s.dtype)
+               for s in transition]
+    self.act = tf.function(self._act,
+                           input_signature=[notes, q_states, r_states])
+    self.train_step = tf.function(self._train_step,
+                                  input_signature=transition)
+    self.train_steps = tf.function(self._train_steps,
+                                   input_signature=stacked)
+    # Calling the concrete functions skips the argument dispatch of
+    # tf.function, about half of a small call's overhead on a CPU.
+    self._act_call = self.act.get_concrete_function()
+    self._train_steps_call = self.train_steps.get_concrete_function()
+
+  def act_numpy(self, observations, q_state, reward_state):
+    """`act` on numpy arrays; returns its five outputs as numpy arrays."""
+    outputs = self._act_call(
+        tf.constant(observations, tf.int32),
+        tf.constant(q_state, tf.float32),
+        tf.constant(reward_state, tf.float32))
+    return tuple(t.numpy() for t in outputs)
+
+  def train_steps_numpy(self, minibatches):
+    """Runs K gradient steps in one call.
+
+    Args:
+      minibatches: dict of replay field -> array [K, M, ...] (K minibatches
+        of M transitions, taken in order).
+
+    Returns:
+      (losses [K], mean target values [K]) as numpy arrays.
+    """
+    ints = ('observation', 'action', 'new_observation')
+    args = [tf.constant(minibatches[name],
+                        tf.int32 if name in ints else tf.float32)
+            for name in ('observation', 'state', 'action', 'reward',
+                         'new_observation', 'new_state', 'new_reward_state')]
+    losses, values = self._train_steps_call(*args)
+    return losses.numpy(), values.numpy()
 
   def _act(self, observations, q_state, reward_state):
     """One environment step of the networks for B melodies.
@@ -114,8 +156,9 @@ class DQNLearner:
 
     Returns:
       policy_scores [B, A] (what the policy maximises or samples from),
-      reward_logits [B, A] (Reward RNN logits, for log p(a|s)),
-      new_q_state [B, Sq], new_reward_state [B, Sr].
+      reward_logits [B, A] (Reward RNN logits), reward_log_probs [B, A]
+      (their log softmax, log p(a|s)), new_q_state [B, Sq],
+      new_reward_state [B, Sr].
     """
     inputs = tf.one_hot(observations, self.num_actions, dtype=tf.float32)
     q_values, new_q_state = self.q_network.step(inputs, q_state)
@@ -124,7 +167,9 @@ class DQNLearner:
     policy_scores = q_values
     if self.algorithm.acts_with_prior:
       policy_scores = q_values + reward_logits
-    return policy_scores, reward_logits, new_q_state, new_reward_state
+    reward_log_probs = tf.nn.log_softmax(reward_logits, axis=-1)
+    return (policy_scores, reward_logits, reward_log_probs, new_q_state,
+            new_reward_state)
 
   def _train_step(self, observation, state, action, reward, new_observation,
                   new_state, new_reward_state):
@@ -160,6 +205,24 @@ class DQNLearner:
     self.optimizer.apply_gradients(zip(gradients, variables))
     self._soft_update_target(hp.target_network_update_rate)
     return TrainStepOutput(loss, td_errors, tf.reduce_mean(values))
+
+  def _train_steps(self, observation, state, action, reward, new_observation,
+                   new_state, new_reward_state):
+    """K `_train_step`s in a row; every argument has a leading K axis.
+
+    Returns:
+      (losses [K], mean target values [K]).
+    """
+    count = tf.shape(observation)[0]
+    losses = tf.TensorArray(tf.float32, size=count)
+    values = tf.TensorArray(tf.float32, size=count)
+    for i in tf.range(count):
+      output = self._train_step(observation[i], state[i], action[i],
+                                reward[i], new_observation[i], new_state[i],
+                                new_reward_state[i])
+      losses = losses.write(i, output.loss)
+      values = values.write(i, output.mean_target_value)
+    return losses.stack(), values.stack()
 
   def _soft_update_target(self, rate):
     """target <- (1 - rate) * target + rate * online, variable by variable."""

@@ -49,9 +49,9 @@ from rl_tuner import rl_tuner_ops
 
 logger = logging.getLogger(__name__)
 
-EXPLORATION_MODES = ('egreedy', 'boltzmann')
-PRIMING_MODES = ('random_note', 'random_midi', 'single_midi')
-NOTE_RNN_TYPES = ('default', 'basic_rnn')
+EXPLORATION_MODES = rl_tuner_ops.EXPLORATION_MODES
+PRIMING_MODES = rl_tuner_ops.PRIMING_MODES
+NOTE_RNN_TYPES = rl_tuner_ops.NOTE_RNN_TYPES
 # Reward modes whose music-theory part is computed for all melodies at once.
 _BATCHED_MODES = ('music_theory_all', 'music_theory_only')
 # Training melodies longer than this are cut when computing priming states
@@ -84,11 +84,9 @@ class RLTunerError(ValueError):
   """A setting or input the RL Tuner cannot work with."""
 
 
-def _log_softmax_at(logits, classes):
-  """log softmax(logits)[b, classes[b]] for logits [B, A] -> float64 [B]."""
-  logits = np.asarray(logits, dtype=np.float64)
-  picked = logits[np.arange(len(classes)), classes]
-  return picked - scipy.special.logsumexp(logits, axis=-1)
+def _pick(values, classes):
+  """values[b, classes[b]] for values [B, A] -> float64 [B]."""
+  return np.asarray(values[np.arange(len(classes)), classes], np.float64)
 
 
 def _softmax(scores):
@@ -492,10 +490,8 @@ class RLTuner:
     return actions, next_obs
 
   def _network_step(self, observations, q_state, reward_state):
-    scores, reward_logits, new_q, new_r = self.learner.act(
-        tf.constant(observations, tf.int32), q_state, reward_state)
-    return (scores.numpy(), reward_logits.numpy(), new_q.numpy(),
-            new_r.numpy())
+    """One batched network call: see `dqn.DQNLearner.act` (numpy out)."""
+    return self.learner.act_numpy(observations, q_state, reward_state)
 
   def action(self, observation, exploration_period=0, enable_random=True,
              sample_next_obs=False):
@@ -527,7 +523,7 @@ class RLTuner:
     if single:
       observations = np.repeat(observations, self.num_parallel_melodies)
     self.actions_executed_so_far += 1
-    scores, reward_logits, self._q_state, self._reward_state = (
+    scores, reward_logits, _, self._q_state, self._reward_state = (
         self._network_step(observations, q_state, reward_state))
     actions, next_obs = self._choose_actions(
         scores, exploration_period, enable_random, sample_next_obs, self.rng)
@@ -573,14 +569,25 @@ class RLTuner:
     self.music_theory_reward_last_n += parts.music_theory
     return parts.total
 
-  def _collect_rewards(self, observations, actions, reward_logits):
+  def _collect_rewards(self, observations, actions, reward_logits,
+                       reward_log_probs):
     """Rewards of every melody in progress (state updated, nothing added).
+
+    One melody (the original's schedule) uses the reference reward code,
+    exactly the original's computation. Several melodies use the batched
+    numpy code for the music-theory modes (equal values, tested) and the
+    reference code per melody for the others.
+
+    Args:
+      observations, actions: int [B] previous and played notes.
+      reward_logits, reward_log_probs: float [B, 38] Reward RNN logits and
+        their log softmax.
 
     Returns:
       (total [B], note_rnn [B], music_theory [B]) float64 arrays.
     """
-    if self.reward_mode in _BATCHED_MODES:
-      note_rnn = _log_softmax_at(reward_logits, actions)
+    if len(actions) > 1 and self.reward_mode in _BATCHED_MODES:
+      note_rnn = _pick(reward_log_probs, actions)
       notes = np.array([c.notes for c in self._compositions], np.int64)
       notes = notes.reshape(len(self._compositions), -1)
       leap_state = rewards_batch.LeapState.from_compositions(
@@ -740,32 +747,44 @@ class RLTuner:
 
     Every `train_every_nth` call, once the replay holds a minibatch, samples
     `minibatch_size` transitions and takes one gradient step (then the soft
-    target update). Returns the step's output, or None.
+    target update).
+
+    Returns:
+      The step's loss, or None when this call took no step.
     """
-    output = None
+    losses = self._train_for_calls(1)
+    return float(losses[0]) if len(losses) else None
+
+  def _train_for_calls(self, num_calls):
+    """`num_calls` consecutive training-step calls, batched into one.
+
+    The calls that fall on a multiple of `train_every_nth` each take one
+    gradient step on their own minibatch (the replay does not change
+    between them); all those steps run in one compiled call.
+
+    Returns:
+      Losses [K] of the K gradient steps taken.
+    """
     hp = self.dqn_hparams
-    if (self.num_times_train_called % hp.train_every_nth == 0 and
-        len(self.experience) >= hp.minibatch_size):
-      batch = self.experience.sample(hp.minibatch_size, self.rng)
-      output = self.learner.train_step(
-          tf.constant(batch['observation'], tf.int32),
-          batch['state'],
-          tf.constant(batch['action'], tf.int32),
-          batch['reward'],
-          tf.constant(batch['new_observation'], tf.int32),
-          batch['new_state'],
-          batch['new_reward_state'])
+    calls = self.num_times_train_called + np.arange(num_calls)
+    self.num_times_train_called += num_calls
+    count = int(np.count_nonzero(calls % hp.train_every_nth == 0))
+    if count == 0 or len(self.experience) < hp.minibatch_size:
+      return np.zeros(0, np.float32)
+    indices = np.stack([
+        self.experience.sample_indices(hp.minibatch_size, self.rng)
+        for _ in range(count)])
+    minibatches = self.experience.gather(indices)
+    losses, values = self.learner.train_steps_numpy(minibatches)
+    for loss, value in zip(losses, values):
       if (self.iteration * hp.train_every_nth) % self.output_every_nth == 0:
-        self.target_val_list.append(float(output.mean_target_value))
+        self.target_val_list.append(float(value))
       if self.summary_writer is not None and self.iteration % 100 == 0:
         with self.summary_writer.as_default():
-          tf.summary.scalar('prediction_error', output.loss,
-                            step=self.iteration)
-          tf.summary.scalar('mean_target_value', output.mean_target_value,
-                            step=self.iteration)
+          tf.summary.scalar('prediction_error', loss, step=self.iteration)
+          tf.summary.scalar('mean_target_value', value, step=self.iteration)
       self.iteration += 1
-    self.num_times_train_called += 1
-    return output
+    return losses
 
   def _environment_beat(self, exploration_period, enable_random):
     """Plays one note in every melody, stores the transitions.
@@ -775,14 +794,15 @@ class RLTuner:
     """
     observations = self._last_obs
     q_state = self._q_state
-    scores, reward_logits, new_q_state, new_reward_state = (
-        self._network_step(observations, q_state, self._reward_state))
+    (scores, reward_logits, reward_log_probs, new_q_state,
+     new_reward_state) = self._network_step(observations, q_state,
+                                            self._reward_state)
     self.actions_executed_so_far += 1
     actions, next_obs = self._choose_actions(
         scores, exploration_period, enable_random,
         sample_next_obs=False, rng=self.rng)
     total, note_rnn, music_theory = self._collect_rewards(
-        observations, next_obs, reward_logits)
+        observations, next_obs, reward_logits, reward_log_probs)
     self._store_batch(dict(
         observation=observations, state=q_state, action=actions,
         reward=total.astype(np.float32), new_observation=next_obs,
@@ -825,8 +845,7 @@ class RLTuner:
       self._environment_beat(period_beats, enable_random)
       before = self.env_steps
       self.env_steps += batch
-      for _ in range(batch):
-        self.training_step()
+      self._train_for_calls(batch)
       if self.env_steps // self.output_every_nth > (
           before // self.output_every_nth):
         self._end_of_block()
@@ -908,15 +927,16 @@ class RLTuner:
       result['probabilities'] = np.zeros(
           (num_compositions, length, self.num_actions))
     for t in range(length):
-      scores, reward_logits, q_state, reward_state = self._network_step(
-          observations, q_state, reward_state)
+      (scores, _, reward_log_probs, q_state,
+       reward_state) = self._network_step(observations, q_state,
+                                          reward_state)
       probabilities = _softmax(scores)
       if sample:
         chosen = sample_classes(probabilities, rng)
       else:
         chosen = np.argmax(scores, axis=-1)
       if with_rewards:
-        result['note_rnn'] += _log_softmax_at(reward_logits, chosen)
+        result['note_rnn'] += _pick(reward_log_probs, chosen)
         music_theory, leap_state = rewards_batch.music_theory_reward_batch(
             notes[:, :t], chosen, leap_state, self.music_theory_config,
             beat=t)

@@ -294,3 +294,11 @@ default_hparams = note_rnn_hparams.default_hparams
 basic_rnn_hparams = note_rnn_hparams.basic_rnn_hparams
 # The original RLTuner class's DQN defaults (discount 0.95).
 default_dqn_hparams = dqn_hparams.default_dqn_hparams
+
+# ---------------------------------------------------------------------------
+# Names of the RL Tuner's choices (checked by RLTuner and the command line).
+
+ALGORITHM_NAMES = ('q', 'psi', 'g', 'pure_rl')
+EXPLORATION_MODES = ('egreedy', 'boltzmann')
+PRIMING_MODES = ('random_note', 'random_midi', 'single_midi')
+NOTE_RNN_TYPES = ('default', 'basic_rnn')

@@ -193,8 +193,8 @@ def test_each_algorithm_trains(tmp_path, algorithm):
     np.testing.assert_array_equal(before, after)
   assert any(not np.array_equal(b, a)
              for b, a in zip(q_before, rlt.q_network.get_weights()))
-  # One trace of the train step for the whole run.
-  assert rlt.learner.train_step.experimental_get_tracing_count() == 1
+      # One trace of the (fused) train step for the whole run.
+  assert rlt.learner.train_steps.experimental_get_tracing_count() == 1
 
 
 def test_greedy_actions_are_the_argmax_of_the_q_network(tmp_path):
