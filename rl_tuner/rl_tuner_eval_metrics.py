@@ -410,6 +410,20 @@ PAPER_TABLE1 = {
         'g': (0.0003, 0.55, 0.31, 0.17, 0.287, 0.0, 0.522, 0.371, 0.565,
               0.693, 0.0001),
     }.items()}
+# What the unmodified original code reaches on a 2-vCPU CPU from the paper's
+# checkpoint with the paper's settings (Note RNN: 10,000 compositions; tuned
+# models: 5,000 each), as reported in the project's reference notes.
+ORIGINAL_CODE_TABLE1 = {
+    model: dict(zip(TABLE1_ROWS, values)) for model, values in {
+        'note_rnn': (0.639, -0.158, 0.142, -0.128, 0.0084, 0.0009, 0.775,
+                     0.647, 0.491, 0.056, 0.00004),
+        'q': (0.00001, -0.078, -0.033, 0.014, 0.0079, 0.155, 0.890, 0.598,
+              0.642, 0.740, 0.00014),
+        'psi': (0.000125, -0.127, -0.010, 0.011, 0.0103, 0.163, 0.797, 0.641,
+                0.619, 0.733, 0.00004),
+        'g': (0.00125, 0.241, 0.094, 0.046, 0.192, 0.032, 0.589, 0.563,
+              0.628, 0.757, 0.0),
+    }.items()}
 # Column titles of the paper's models.
 PAPER_MODEL_NAMES = {'note_rnn': 'Note RNN', 'q': 'Q', 'psi': 'Psi', 'g': 'G'}
 
@@ -481,7 +495,8 @@ def _paper_model(column_name):
   return normalized if normalized in PAPER_TABLE1 else None
 
 
-def table1_markdown(columns, include_paper=True, paper_columns=None):
+def table1_markdown(columns, include_paper=True, paper_columns=None,
+                    references=None):
   """A Markdown table of Table 1 with several models side by side.
 
   Args:
@@ -491,6 +506,9 @@ def table1_markdown(columns, include_paper=True, paper_columns=None):
     paper_columns: dict column title -> paper model ('note_rnn', 'q', 'psi',
       'g'); by default a title matching one of those (case and spaces
       ignored, e.g. 'Note RNN', 'Q') is that model.
+    references: optional list of tables shaped like PAPER_TABLE1 (e.g.
+      [ORIGINAL_CODE_TABLE1]) whose values are written after ours, separated
+      by " / ", before the paper's: "ours / reference (paper)".
 
   Returns:
     str: the table, fractions as percentages, autocorrelations as numbers.
@@ -505,6 +523,9 @@ def table1_markdown(columns, include_paper=True, paper_columns=None):
     for title, summary in columns.items():
       cell = _format_cell(summary.get(row), kind)
       model = paper_columns.get(title)
+      for reference in references or ():
+        if model in reference:
+          cell += ' / ' + _format_cell(reference[model][row], kind)
       if include_paper and model is not None:
         cell += f' ({_format_cell(PAPER_TABLE1[model][row], kind)})'
       cells.append(cell)

@@ -1,0 +1,60 @@
+"""Tests of the paper reproduction at a tiny size."""
+
+import json
+import os
+import pathlib
+
+from note_rnn import hparams as hparams_lib
+from note_rnn import model as model_lib
+from rl_tuner import reproduction
+from rl_tuner import train_run
+
+CONFIGS = pathlib.Path(__file__).resolve().parent.parent / 'configs'
+
+
+def test_every_paper_config_parses_into_settings():
+  for algorithm, name in reproduction.CONFIG_FILES.items():
+    values = train_run.read_flagfile(CONFIGS / name)
+    settings = train_run.TrainSettings().replace(**values)
+    assert settings.algorithm == algorithm
+    # The paper: c = 0.5, discount 0.5, 1M steps, half of them exploring.
+    assert settings.reward_scaler == 2.0
+    assert settings.discount_rate == 0.5
+    assert settings.training_steps == 2 * settings.exploration_steps
+    assert settings.exploration_mode == 'egreedy'
+
+
+def test_reproduce_writes_every_output_and_skips_complete_runs(tmp_path):
+  checkpoint = tmp_path / 'tiny_note_rnn'
+  model_lib.NoteRNN(hparams_lib.NoteRNNHParams(rnn_layer_sizes=(8,)),
+                    seed=3).save(str(checkpoint))
+  out = tmp_path / 'paper'
+  overrides = {'note_rnn_checkpoint_file': str(checkpoint),
+               'training_steps': 96, 'exploration_steps': 48,
+               'output_every_nth': 32, 'max_experience': 64,
+               'minibatch_size': 8}
+  record = reproduction.reproduce(str(out), str(CONFIGS), ('q', 'g'),
+                                  overrides=overrides, num_compositions=40,
+                                  seed=1)
+  for name in ('table1.md', 'table1.json', 'figure2a_log_p.png',
+               'figure2b_music_theory.png', 'samples_piano_roll.png',
+               'reproduction.json'):
+    assert (out / name).is_file(), name
+  midi = sorted(os.listdir(out / 'samples'))
+  assert len(midi) == 3 * reproduction.NUM_SAMPLE_MELODIES
+  table = json.loads((out / 'table1.json').read_text())
+  assert set(table['ours']) == {'note_rnn', 'q', 'g'}
+  assert table['original_code_here'] is None
+  markdown = (out / 'table1.md').read_text()
+  assert '| metric | Note RNN | Q | G |' in markdown
+  # Histories: an evaluation before training and one every 32 steps.
+  assert len(record['models']['q']['history']['steps']) == 1 + 96 // 32
+  assert record['models']['note_rnn']['history'] is None
+  assert all(run['trained_now'] for run in record['runs'].values())
+
+  again = reproduction.reproduce(str(out), str(CONFIGS), ('q', 'g'),
+                                 overrides=overrides, num_compositions=40,
+                                 seed=1)
+  assert not any(run['trained_now'] for run in again['runs'].values())
+  # Same seed, same models: the same statistics.
+  assert again['models']['q']['table1'] == record['models']['q']['table1']
