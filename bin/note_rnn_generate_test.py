@@ -1,7 +1,5 @@
 """Tests of bin/note_rnn_generate.py: flag checks and one end-to-end run."""
 
-import contextlib
-import importlib.util
 import os
 import pathlib
 import subprocess
@@ -11,6 +9,7 @@ from absl import flags
 from absl.testing import flagsaver
 import pytest
 
+import script_testing
 from note_rnn import checkpoint_import
 from note_rnn import encoding
 from note_rnn import hparams as hparams_lib
@@ -24,40 +23,9 @@ SUBPROCESS_TIMEOUT_S = 120
 FLAGS = flags.FLAGS
 
 
-@contextlib.contextmanager
-def _isolated_script(path, name):
-  """Loads a bin script as a module, its absl flags shadowing clashing ones.
-
-  Several bin scripts define flags of one name (--seed, --output_dir) in the
-  global FLAGS; while the returned module is in use its flags replace the
-  others, which are put back afterwards.
-  """
-  before = dict(FLAGS._flags())  # pylint: disable=protected-access
-  overridable = {flag: flag.allow_override for flag in before.values()}
-  for flag in overridable:
-    flag.allow_override = True
-  try:
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-  finally:
-    for flag, allow in overridable.items():
-      flag.allow_override = allow
-  after = FLAGS._flags()  # pylint: disable=protected-access
-  defined = [n for n, flag in after.items() if before.get(n) is not flag]
-  try:
-    yield module
-  finally:
-    for flag_name in defined:
-      if flag_name in FLAGS:
-        delattr(FLAGS, flag_name)
-      if flag_name in before:
-        FLAGS[flag_name] = before[flag_name]
-
-
 @pytest.fixture(scope='module')
 def tool():
-  with _isolated_script(SCRIPT, 'note_rnn_generate') as module:
+  with script_testing.isolated_script(SCRIPT, 'note_rnn_generate') as module:
     yield module
 
 

@@ -29,9 +29,9 @@ class NoteRNNHParams:
   one_hot_length: int = encoding.NUM_CLASSES
   # Melodies per training minibatch.
   batch_size: int = 128
-  # Adam learning rate when the rate does not decay (the original's `lr`).
+  # Learning rate when the rate does not decay (the original's `lr`).
   learning_rate: float = 0.0002
-  # Adam learning rate at step 0 when `exponentially_decay_learning_rate`.
+  # Learning rate at step 0 when `exponentially_decay_learning_rate`.
   initial_learning_rate: float = 0.5
   # Training steps per decay period of the learning rate.
   decay_steps: int = 1000
