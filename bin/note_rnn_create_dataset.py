@@ -13,27 +13,15 @@ melody was found.
 """
 
 import os
-import sys
-import warnings
 
-# Quiet start-up: TensorFlow's C++ info lines, and pydub's note (imported by
-# note_seq, here and in every worker process) that ffmpeg, an audio tool this
-# script does not use, is missing.
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-warnings.filterwarnings('ignore', message="Couldn't find ffmpeg")
-
-# Run from a checkout without installing: make the repository importable.
-_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO_ROOT not in sys.path:
-  sys.path.insert(0, _REPO_ROOT)
+import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 
 from note_rnn import melody_pipeline  # pylint: disable=g-import-not-at-top
 
-# Exit status for unusable flags or an input without melodies.
-EXIT_USAGE = 2
+EXIT_USAGE = script_setup.EXIT_USAGE
 
 # The importable entry points, re-exported for callers of this script.
 create_dataset = melody_pipeline.create_dataset
@@ -80,8 +68,7 @@ FLAGS = flags.FLAGS
 
 
 def _fail(message):
-  print(f'note_rnn_create_dataset: error: {message}', file=sys.stderr)
-  return EXIT_USAGE
+  return script_setup.fail('note_rnn_create_dataset', message)
 
 
 def _validate_flags():

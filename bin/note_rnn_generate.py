@@ -14,18 +14,8 @@ flags, a missing or unreadable checkpoint or primer.
 """
 
 import os
-import sys
-import warnings
 
-# Quiet start-up: TensorFlow's C++ info lines, and pydub's note (imported by
-# note_seq) that ffmpeg, an audio tool this script does not use, is missing.
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-warnings.filterwarnings('ignore', message="Couldn't find ffmpeg")
-
-# Run from a checkout without installing: make the repository importable.
-_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO_ROOT not in sys.path:
-  sys.path.insert(0, _REPO_ROOT)
+import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
 
 # pylint: disable=g-import-not-at-top
 from absl import app
@@ -36,8 +26,7 @@ from note_rnn import encoding
 from note_rnn import generation
 # pylint: enable=g-import-not-at-top
 
-# Exit status for unusable flags, checkpoint or primer.
-EXIT_USAGE = 2
+EXIT_USAGE = script_setup.EXIT_USAGE
 
 # The importable entry point, re-exported for callers of this script.
 generate = generation.generate
@@ -77,8 +66,7 @@ FLAGS = flags.FLAGS
 
 
 def _fail(message):
-  print(f'note_rnn_generate: error: {message}', file=sys.stderr)
-  return EXIT_USAGE
+  return script_setup.fail('note_rnn_generate', message)
 
 
 def _validate_flags():

@@ -18,13 +18,7 @@ or unusable input files.
 import os
 import sys
 
-# Quiet start-up: TensorFlow's C++ info lines.
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-
-# Run from a checkout without installing: make the repository importable.
-_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO_ROOT not in sys.path:
-  sys.path.insert(0, _REPO_ROOT)
+import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
 
 # pylint: disable=g-import-not-at-top
 from absl import app
@@ -36,8 +30,7 @@ from note_rnn import hparams as hparams_lib
 from note_rnn import training
 # pylint: enable=g-import-not-at-top
 
-# Exit status for unusable flags or input files.
-EXIT_USAGE = 2
+EXIT_USAGE = script_setup.EXIT_USAGE
 
 # The importable entry point, re-exported for callers of this script.
 train = training.train
@@ -96,8 +89,7 @@ FLAGS = flags.FLAGS
 
 
 def _fail(message):
-  print(f'note_rnn_train: error: {message}', file=sys.stderr)
-  return EXIT_USAGE
+  return script_setup.fail('note_rnn_train', message)
 
 
 def _validate_flags():

@@ -18,18 +18,16 @@ import json
 import os
 import sys
 
+import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
 from absl import app
 from absl import flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np
 
 from note_rnn import encoding
 from note_rnn import generation
 from rl_tuner import train_run
-# pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 
@@ -110,8 +108,7 @@ def main(argv):
                       FLAGS.num_steps, FLAGS.seed, FLAGS.sampling,
                       FLAGS.checkpoint_name)
   except UsageError as e:
-    print(f'rl_tuner_generate: error: {e}', file=sys.stderr)
-    sys.exit(2)
+    sys.exit(script_setup.fail('rl_tuner_generate', e))
   output_dir = FLAGS.output_dir or os.path.join(FLAGS.run_dir, 'generated')
   print(f'Wrote {len(result["melodies"])} melodies ({result["algorithm"]}, '
         f'checkpoint {result["checkpoint"]}) to {output_dir}')

@@ -16,17 +16,12 @@ run: --training_steps=20000 --num_compositions=2000.
 import os
 import sys
 
+import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
 from absl import app
 from absl import flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-# pylint: disable=g-import-not-at-top,wrong-import-position
 from rl_tuner import reproduction
 from rl_tuner import train_run
-# pylint: enable=g-import-not-at-top,wrong-import-position
-
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 flags.DEFINE_string('output_dir', None, 'Where every run and output goes.')
 flags.DEFINE_string('note_rnn_checkpoint_file', '',
@@ -50,7 +45,7 @@ flags.DEFINE_integer('output_every_nth', None,
 flags.DEFINE_integer('num_parallel_melodies', None,
                      'Melodies composed side by side during training '
                      "(default 1, the original's schedule).")
-flags.DEFINE_string('configs_dir', os.path.join(_REPO, 'configs'),
+flags.DEFINE_string('configs_dir', os.path.join(script_setup.REPO_ROOT, 'configs'),
                     'Folder holding paper_*.flags.')
 flags.DEFINE_bool('compare_with_original_code', False,
                   'Also show, per cell, what the original code reaches on a '
@@ -97,8 +92,7 @@ def main(argv):
         compare_with_original_code=FLAGS.compare_with_original_code,
         command_line=' '.join(sys.argv))
   except train_run.UsageError as e:
-    print(f'rl_tuner_reproduce: error: {e}', file=sys.stderr)
-    sys.exit(2)
+    sys.exit(script_setup.fail('rl_tuner_reproduce', e))
 
 
 if __name__ == '__main__':

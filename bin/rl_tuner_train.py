@@ -15,17 +15,13 @@ flags are the fields of `rl_tuner.train_run.TrainSettings`.
 """
 
 import dataclasses
-import os
 import sys
 
+import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
 from absl import app
 from absl import flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-# pylint: disable=g-import-not-at-top,wrong-import-position
 from rl_tuner import train_run
-# pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 
@@ -53,8 +49,7 @@ def main(argv):
   try:
     summary = train_run.run(settings)
   except train_run.UsageError as e:
-    print(f'rl_tuner_train: error: {e}', file=sys.stderr)
-    sys.exit(2)
+    sys.exit(script_setup.fail('rl_tuner_train', e))
   print(f'Done: {summary["env_steps"]} environment steps in '
         f'{summary["train_seconds_this_run"]:.1f} s; outputs in '
         f'{settings.output_dir}')
