@@ -14,7 +14,7 @@ melody was found.
 
 import os
 
-import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
+import script_setup  # First: quiet start-up, repository on sys.path.
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top

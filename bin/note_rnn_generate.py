@@ -15,7 +15,7 @@ flags, a missing or unreadable checkpoint or primer.
 
 import os
 
-import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
+import script_setup  # First: quiet start-up, repository on sys.path.
 
 # pylint: disable=g-import-not-at-top
 from absl import app

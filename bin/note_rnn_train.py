@@ -18,7 +18,7 @@ or unusable input files.
 import os
 import sys
 
-import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
+import script_setup  # First: quiet start-up, repository on sys.path.
 
 # pylint: disable=g-import-not-at-top
 from absl import app

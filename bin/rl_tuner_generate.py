@@ -18,7 +18,7 @@ import json
 import os
 import sys
 
-import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
+import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app
 from absl import flags
 

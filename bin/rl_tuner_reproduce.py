@@ -16,7 +16,7 @@ run: --training_steps=20000 --num_compositions=2000.
 import os
 import sys
 
-import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
+import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app
 from absl import flags
 

@@ -17,7 +17,7 @@ flags are the fields of `rl_tuner.train_run.TrainSettings`.
 import dataclasses
 import sys
 
-import script_setup  # pylint: disable=unused-import  # Quiet start-up, repo on sys.path.
+import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app
 from absl import flags
 

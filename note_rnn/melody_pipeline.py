@@ -603,7 +603,7 @@ def _run_task(task):
 # The dataset tool.
 
 
-class _Progress:
+class Progress:
   """A progress line on a stream: done / total, rate and ETA."""
 
   def __init__(self, total, unit, stream):
@@ -693,12 +693,23 @@ def _make_tasks(sources, record_counts, options, stats):
       yield len(chunk), ('records', chunk, options)
 
 
-def _run_tasks(tasks, num_workers, progress):
-  """Runs tasks (in process or in a pool) and returns results in task order."""
+def run_tasks(tasks, num_workers, progress, run_task=_run_task):
+  """Runs tasks (in process or in a pool) and returns results in task order.
+
+  Args:
+    tasks: iterable of (units, task); units count toward `progress`.
+    num_workers: worker processes; 1 runs every task in this process.
+    progress: `Progress`.
+    run_task: picklable module-level function of one task, run in the
+      workers (`spawn` start method: its module must import cleanly).
+
+  Returns:
+    List of `run_task(task)` results, in task order.
+  """
   results = []
   if num_workers <= 1:
     for units, task in tasks:
-      results.append(_run_task(task))
+      results.append(run_task(task))
       progress.advance(units)
     return results
 
@@ -719,7 +730,7 @@ def _run_tasks(tasks, num_workers, progress):
         except StopIteration:
           exhausted = True
           break
-        pending[pool.submit(_run_task, task)] = (index, units)
+        pending[pool.submit(run_task, task)] = (index, units)
       if not pending:
         break
       done, _ = concurrent.futures.wait(
@@ -800,9 +811,9 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
   unit = 'records' if record_counts and total > len(sources) else 'files'
   num_workers = num_workers or os.cpu_count() or 1
   num_workers = max(1, min(num_workers, total))
-  progress = _Progress(total, unit, progress_stream)
-  results = _run_tasks(_make_tasks(sources, record_counts, options, stats),
-                       num_workers, progress)
+  progress = Progress(total, unit, progress_stream)
+  results = run_tasks(_make_tasks(sources, record_counts, options, stats),
+                      num_workers, progress)
   progress.finish()
 
   melodies_by_source = {}
@@ -816,6 +827,25 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
         f'no melody found in {input_spec} (see the summary for what was '
         'dropped and why)', stats)
 
+  return write_dataset(melodies_by_source, output_dir, eval_ratio, seed,
+                       stats)
+
+
+def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats):
+  """Splits melodies by source, shuffles and writes both TFRecords.
+
+  Args:
+    melodies_by_source: source key -> list of melodies (bytes or lists of
+      class ints), each source's melodies in a fixed order.
+    output_dir: where `TRAINING_FILENAME` and `EVAL_FILENAME` are written
+      (atomically; created if missing).
+    eval_ratio: fraction of sources for evaluation, in [0, 1].
+    seed: split (`split_sources`) and order seed.
+    stats: `DatasetStats`; its split and output fields are filled in.
+
+  Returns:
+    `stats`.
+  """
   eval_keys = split_sources(melodies_by_source, eval_ratio, seed)
   training, evaluation = [], []
   for key in sorted(melodies_by_source):
