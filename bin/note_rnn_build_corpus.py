@@ -1,0 +1,157 @@
+#!/usr/bin/env python
+"""Builds the default Note RNN's training data from music21's folk corpus.
+
+    pip install -e '.[corpus]'
+    python bin/note_rnn_build_corpus.py --output_dir=data/folk
+
+Reads public-domain folk tunes and chorale melodies shipped inside the
+music21 package (O'Neill's Music of Ireland, Ryan's Mammoth Collection,
+Aird's Airs, miscFolk, the soprano lines of the Bach chorales; the Essen
+collection, licensed for non-commercial use only, with --include_essen),
+turns each tune into a NoteSequence (see `note_rnn.corpus`) and writes
+`training_melodies.tfrecord` and `eval_melodies.tfrecord` in --output_dir,
+exactly as `bin/note_rnn_create_dataset.py` does. Whole tunes go to one
+split. A summary and a per-collection table (tunes, note_seq and music21
+parse results, melodies) are printed at the end. Exit status: 0 on success,
+2 on bad flags, without music21, or when no melody was found.
+"""
+
+import os
+import time
+
+import script_setup  # First: quiet start-up, repository on sys.path.
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags  # pylint: disable=g-import-not-at-top
+
+from note_rnn import corpus  # pylint: disable=g-import-not-at-top
+from note_rnn import melody_pipeline  # pylint: disable=g-import-not-at-top
+
+# Exit status for unusable flags, a missing music21 or no melody.
+EXIT_USAGE = script_setup.EXIT_USAGE
+
+# The importable entry point, re-exported for callers of this script.
+build_corpus_dataset = corpus.build_corpus_dataset
+
+flags.DEFINE_string(
+    'output_dir', None,
+    'Folder for training_melodies.tfrecord and eval_melodies.tfrecord '
+    '(created if missing; existing files are replaced).')
+flags.DEFINE_list(
+    'collections', list(corpus.DEFAULT_COLLECTIONS),
+    'Comma-separated music21 corpus folders to read; known: '
+    f'{", ".join(sorted(corpus.COLLECTIONS))}.')
+flags.DEFINE_boolean(
+    'include_essen', False,
+    'Also read essenFolksong (about 8,500 tunes). Its licence allows '
+    'non-commercial use only: do not ship a model trained on it in a '
+    'commercial product.')
+flags.DEFINE_enum(
+    'parser', corpus.PARSER_AUTO, list(corpus.PARSERS),
+    'ABC parser: music21 (reads ties, tuplets, chords, variant endings, '
+    'pickups), note_seq (Magenta\'s; rejects many tunes), or auto (runs '
+    'both, uses music21\'s result and note_seq\'s where music21 fails).')
+flags.DEFINE_float(
+    'eval_ratio', melody_pipeline.DEFAULT_EVAL_RATIO,
+    'Fraction of tunes whose melodies go to the evaluation set, in [0, 1].')
+flags.DEFINE_integer(
+    'seed', 0,
+    'Seed of the train/eval split and of the order of melodies in the '
+    'output files; same corpus and seed give byte-identical files.')
+flags.DEFINE_integer(
+    'num_workers', os.cpu_count() or 1,
+    'Processes parsing and encoding tunes; 1 works in this process. The '
+    'output does not depend on it.')
+flags.DEFINE_integer(
+    'max_tunes_per_collection', 0,
+    'Read only the first this many tunes of each collection (0 = all; for '
+    'quick tests).')
+flags.DEFINE_boolean(
+    'expand_repeats', True,
+    'Play repeats and variant endings out as performed (music21 parser); '
+    'False keeps the written order.')
+flags.DEFINE_string(
+    'corpus_dir', None,
+    'Folder laid out like music21\'s corpus/ (one sub-folder per '
+    'collection); default: the installed music21\'s.')
+flags.DEFINE_integer(
+    'min_bars', corpus.DEFAULT_MIN_BARS,
+    'Drop melodies shorter than this many bars.')
+flags.DEFINE_integer(
+    'max_steps', corpus.DEFAULT_MAX_STEPS,
+    'Truncate melodies longer than this many sixteenth-note steps.')
+flags.DEFINE_integer(
+    'min_unique_pitches', corpus.DEFAULT_MIN_UNIQUE_PITCHES,
+    'Drop melodies with fewer distinct pitch classes than this.')
+flags.DEFINE_float(
+    'gap_bars', corpus.DEFAULT_GAP_BARS,
+    'A silence of this many bars or more ends a melody.')
+
+FLAGS = flags.FLAGS
+
+
+def _fail(message):
+  return script_setup.fail('note_rnn_build_corpus', message)
+
+
+def _validate_flags():
+  """Returns an error message for unusable flags, or None."""
+  if not FLAGS.output_dir:
+    return '--output_dir is required'
+  if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
+    return f'--output_dir={FLAGS.output_dir} exists and is not a folder'
+  if not 0.0 <= FLAGS.eval_ratio <= 1.0:
+    return f'--eval_ratio must lie in [0, 1]; got {FLAGS.eval_ratio}'
+  if FLAGS.num_workers < 1:
+    return f'--num_workers must be >= 1; got {FLAGS.num_workers}'
+  if FLAGS.max_tunes_per_collection < 0:
+    return ('--max_tunes_per_collection must be >= 0; got '
+            f'{FLAGS.max_tunes_per_collection}')
+  if FLAGS.corpus_dir and not os.path.isdir(FLAGS.corpus_dir):
+    return f'--corpus_dir={FLAGS.corpus_dir} is not a folder'
+  try:
+    corpus.resolve_collections(FLAGS.collections, FLAGS.include_essen)
+  except ValueError as e:
+    return f'--collections: {e}'
+  return None
+
+
+def main(argv):
+  if len(argv) > 1:
+    return _fail(f'unexpected arguments: {" ".join(argv[1:])}')
+  error = _validate_flags()
+  if error:
+    return _fail(error)
+  try:
+    options = melody_pipeline.MelodyOptions(
+        min_bars=FLAGS.min_bars,
+        max_steps=FLAGS.max_steps,
+        min_unique_pitches=FLAGS.min_unique_pitches,
+        gap_bars=FLAGS.gap_bars)
+  except ValueError as e:
+    return _fail(str(e))
+  start = time.monotonic()
+  try:
+    stats = build_corpus_dataset(
+        FLAGS.output_dir, corpus_dir=FLAGS.corpus_dir,
+        collection_names=FLAGS.collections,
+        include_essen=FLAGS.include_essen, parser=FLAGS.parser,
+        eval_ratio=FLAGS.eval_ratio, seed=FLAGS.seed, options=options,
+        num_workers=FLAGS.num_workers,
+        max_tunes_per_collection=FLAGS.max_tunes_per_collection,
+        expand_repeats=FLAGS.expand_repeats)
+  except corpus.Music21NotInstalledError as e:
+    return _fail(str(e))
+  except (ValueError, FileNotFoundError) as e:
+    return _fail(str(e))
+  except melody_pipeline.EmptyCorpusError as e:
+    if e.stats is not None:
+      print(e.stats.summary())
+    return _fail(str(e))
+  print(stats.summary())
+  print(f'wall time: {corpus.format_duration(time.monotonic() - start)}')
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,187 @@
+"""End-to-end tests of bin/note_rnn_build_corpus.py.
+
+Without music21 the tool runs note_seq's parser on a fake corpus folder
+(--corpus_dir) and must say how to install music21 when it is needed; the
+test on the real corpus skips where music21 is not installed.
+"""
+
+import io
+import os
+import pathlib
+import subprocess
+import sys
+
+from absl import flags
+from absl.testing import flagsaver
+import pytest
+
+import script_testing
+from note_rnn import corpus
+from note_rnn import melody_pipeline as mp
+
+SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_build_corpus.py'
+REPO_ROOT = SCRIPT.parent.parent
+# Seconds a subprocess run may take before the test fails.
+SUBPROCESS_TIMEOUT_S = 120
+
+FLAGS = flags.FLAGS
+
+# An 8-bar tune note_seq's ABC parser reads (no rests: it rejects 'z').
+TUNE = """X:{number}
+T:Tune {number}
+M:4/4
+L:1/8
+K:{key}
+CDEF GABc|cBAG FEDC|CDEF GABc|c8|
+CEGc BGEC|DFAc BGFD|CDEF GABc|c8|]
+"""
+NAMES = (mp.TRAINING_FILENAME, mp.EVAL_FILENAME)
+
+
+@pytest.fixture(scope='module')
+def tool():
+  with script_testing.isolated_script(SCRIPT,
+                                      'note_rnn_build_corpus') as module:
+    yield module
+
+
+@pytest.fixture(name='fake_corpus')
+def fixture_fake_corpus(tmp_path):
+  """Six readable tunes and one tuplet tune note_seq rejects."""
+  root = tmp_path / 'corpus'
+  oneills = root / 'oneills1850'
+  oneills.mkdir(parents=True)
+  tunes = [TUNE.format(number=n, key=k) for n, k in
+           enumerate(('C', 'G', 'D', 'F'), 1)]
+  tunes.append('X:5\nT:Tuplet\nM:2/4\nL:1/8\nK:C\n(3CDE F2|\n')
+  (oneills / '0001-0005.abc').write_text('\n'.join(tunes))
+  ryans = root / 'ryansMammoth'
+  ryans.mkdir()
+  for name, key in (('AReel', 'A'), ('BJig', 'Bb')):
+    (ryans / f'{name}.abc').write_text(TUNE.format(number=1, key=key))
+  return root
+
+
+def _run_main(tool, argv, capsys):
+  with flagsaver.flagsaver():
+    rc = tool.main(FLAGS(['note_rnn_build_corpus.py'] + argv))
+  captured = capsys.readouterr()
+  return rc, captured.out, captured.err
+
+
+def _fake_argv(fake_corpus, output_dir, *extra):
+  return [f'--corpus_dir={fake_corpus}', f'--output_dir={output_dir}',
+          '--collections=oneills1850,ryansMammoth', '--parser=note_seq',
+          *extra]
+
+
+def test_main_rejects_bad_flags_with_one_line(tool, tmp_path, capsys):
+  out = f'--output_dir={tmp_path / "out"}'
+  (tmp_path / 'file').write_text('')
+  cases = [
+      ([], '--output_dir is required'),
+      ([f'--output_dir={tmp_path / "file"}'], 'is not a folder'),
+      ([out, '--eval_ratio=-0.1'], '--eval_ratio'),
+      ([out, '--num_workers=0'], '--num_workers'),
+      ([out, '--max_tunes_per_collection=-1'], '--max_tunes_per_collection'),
+      ([out, f'--corpus_dir={tmp_path / "missing"}'], '--corpus_dir'),
+      ([out, '--collections=nope'], 'unknown collection'),
+      ([out, '--collections=essenFolksong'], '--include_essen'),
+      ([out, '--min_bars=-1'], 'min_bars'),
+      ([out, 'extra'], 'unexpected arguments'),
+  ]
+  for argv, message in cases:
+    rc, out_text, err = _run_main(tool, argv, capsys)
+    assert rc == tool.EXIT_USAGE, argv
+    assert message in err, (argv, err)
+    assert len(err.strip().splitlines()) == 1
+    assert not out_text
+
+
+def test_main_without_music21_exits_2_with_install_hint(
+    tool, tmp_path, capsys, monkeypatch):
+  monkeypatch.setitem(sys.modules, 'music21', None)
+  rc, out, err = _run_main(tool, [f'--output_dir={tmp_path / "out"}'], capsys)
+  assert rc == tool.EXIT_USAGE
+  assert "pip install -e '.[corpus]'" in err
+  assert len(err.strip().splitlines()) == 1 and not out
+  assert not (tmp_path / 'out').exists()
+
+
+def test_main_with_note_seq_on_a_fake_corpus(tool, fake_corpus, tmp_path,
+                                             capsys, monkeypatch):
+  monkeypatch.setitem(sys.modules, 'music21', None)
+  argv = _fake_argv(fake_corpus, tmp_path / 'out', '--num_workers=1',
+                    '--eval_ratio=0.2')
+  rc, out, _ = _run_main(tool, argv, capsys)
+  assert rc == 0
+  assert out.count('Melody dataset summary') == 1
+  assert 'melodies kept:          6' in out
+  assert 'oneills1850 note_seq failed: (TupletError: 1)' in out
+  assert 'wall time:' in out
+  for name in NAMES:
+    assert (tmp_path / 'out' / name).is_file()
+
+
+def test_main_prints_the_summary_when_no_melody_survives(
+    tool, fake_corpus, tmp_path, capsys):
+  argv = _fake_argv(fake_corpus, tmp_path / 'out', '--num_workers=1',
+                    '--min_bars=9')
+  rc, out, err = _run_main(tool, argv, capsys)
+  assert rc == tool.EXIT_USAGE
+  assert 'no melody found' in err
+  assert 'too_short: 6' in out and 'Per collection' in out
+  assert not (tmp_path / 'out').exists()
+
+
+def _run_script(*args, env_extra=None):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', **(env_extra or {}))
+  return subprocess.run(
+      [sys.executable, str(SCRIPT)] + list(args), cwd=REPO_ROOT, env=env,
+      capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S,
+      check=False)
+
+
+def test_script_output_does_not_depend_on_worker_count(fake_corpus,
+                                                       tmp_path):
+  reference = corpus.build_corpus_dataset(
+      str(tmp_path / 'one'), corpus_dir=str(fake_corpus),
+      collection_names=['oneills1850', 'ryansMammoth'],
+      parser=corpus.PARSER_NOTE_SEQ, num_workers=1, eval_ratio=0.2,
+      progress_stream=io.StringIO())
+  assert reference.dataset.melodies_kept == 6
+  result = _run_script(*_fake_argv(fake_corpus, tmp_path / 'two',
+                                   '--num_workers=2', '--eval_ratio=0.2'))
+  assert result.returncode == 0, result.stderr
+  assert '7/7 tunes' in result.stderr
+  for name in NAMES:
+    assert ((tmp_path / 'two' / name).read_bytes() ==
+            (tmp_path / 'one' / name).read_bytes())
+
+
+def test_script_without_music21_exits_2(tmp_path):
+  # A music21 that fails to import stands in for a missing one.
+  fake = tmp_path / 'site' / 'music21'
+  fake.mkdir(parents=True)
+  (fake / '__init__.py').write_text("raise ImportError('simulated')\n")
+  result = _run_script(f'--output_dir={tmp_path / "out"}',
+                       env_extra={'PYTHONPATH': str(tmp_path / 'site')})
+  assert result.returncode == 2
+  errors = [line for line in result.stderr.splitlines()
+            if line.startswith('note_rnn_build_corpus:')]
+  assert len(errors) == 1
+  assert "pip install -e '.[corpus]'" in errors[0]
+  assert not result.stdout
+
+
+def test_main_on_the_installed_music21_corpus(tool, tmp_path, capsys):
+  pytest.importorskip(
+      'music21', reason="music21 is not installed (pip install -e "
+      "'.[corpus]'); CI installs only '.[test]'")
+  argv = [f'--output_dir={tmp_path / "out"}', '--max_tunes_per_collection=1',
+          '--collections=ryansMammoth,bach', '--num_workers=1']
+  rc, out, _ = _run_main(tool, argv, capsys)
+  assert rc == 0
+  assert 'Per collection (parser: auto)' in out
+  for name in NAMES:
+    assert (tmp_path / 'out' / name).is_file()

@@ -1,0 +1,454 @@
+"""Tests of the folk-corpus builder (note_rnn.corpus).
+
+Most tests need no music21: ABC splitting, voice extraction, the note-event
+to NoteSequence conversion, collection discovery on a fake corpus folder,
+the statistics, a whole build with note_seq's parser, and the missing-music21
+error. Tests marked by `_music21()` skip where music21 is not installed (CI
+installs only '.[test]').
+"""
+
+import collections
+import io
+import pathlib
+import sys
+
+from note_seq.protobuf import music_pb2
+import pytest
+
+from note_rnn import corpus
+from note_rnn import encoding
+from note_rnn import melody_pipeline as mp
+from note_rnn import sequence_example_io as sio
+
+# An 8-bar C major tune (quavers) note_seq's ABC parser reads; 5+ pitch
+# classes, so the default melody options keep it.
+SCALE_TUNE = """X:{number}
+T:Scale tune {number}
+M:4/4
+L:1/8
+K:C
+CDEF GABc|cBAG FEDC|CDEF GABc|c8|
+CEGc BGEC|DFAc BGFD|CDEF GABc|c8|]"""
+# A tune note_seq rejects (tuplet) and music21 reads.
+TUPLET_TUNE = """X:{number}
+T:Tuplet tune
+M:4/4
+L:1/8
+K:G
+(3GAB c2 d2 e2|"""
+KSM = music_pb2.NoteSequence.KeySignature
+
+
+def _music21():
+  return pytest.importorskip(
+      'music21', reason="music21 is not installed (pip install -e "
+      "'.[corpus]'); CI installs only '.[test]'")
+
+
+def _write_fake_corpus(root):
+  """A folder laid out like music21's corpus/ with small collections."""
+  oneills = root / 'oneills1850'
+  oneills.mkdir(parents=True)
+  # Two transcriptions of tune 2 in overlapping files: one is a duplicate.
+  (oneills / '0001-0002.abc').write_text(
+      '% header comment\n\n' + SCALE_TUNE.format(number=1) + '\n\n'
+      + SCALE_TUNE.format(number=2) + '\n')
+  (oneills / '0002-0003_b.abc').write_text(
+      SCALE_TUNE.format(number=2) + '\n\n' + TUPLET_TUNE.format(number=3)
+      + '\n\nfree text after the tune\n')
+  # A third transcription of tune 2 only: the file gives no tune.
+  (oneills / '0002-0002_c.abc').write_text(SCALE_TUNE.format(number=2))
+  (oneills / 'readme.txt').write_text('not a tunebook')
+  ryans = root / 'ryansMammoth'
+  ryans.mkdir()
+  for name in ('BReel', 'AJig'):
+    (ryans / f'{name}.abc').write_text(SCALE_TUNE.format(number=1))
+  (ryans / 'CEmpty.abc').write_text('% no tune here\n')
+  bach = root / 'bach'
+  bach.mkdir()
+  for name in ('bwv1.6.mxl', 'bwv277.krn', 'bwv277.mxl', 'bwv67.4.xml'):
+    (bach / name).write_bytes(b'')
+  (bach / 'choraleAnalyses').mkdir()
+  return root
+
+
+# ---------------------------------------------------------------------------
+# ABC text.
+
+
+def test_split_abc_tunebook_header_tunes_and_free_text():
+  text = ('% comment\nM:6/8\n\nX: 7\nT:A\nK:D\nabc|\n\nfree text\n'
+          'X:8\nT:B\nK:G\ndef|\n')
+  header, tunes = corpus.split_abc_tunebook(text)
+  assert header == '% comment\nM:6/8'
+  assert tunes == [(7, 'X: 7\nT:A\nK:D\nabc|'), (8, 'X:8\nT:B\nK:G\ndef|')]
+  assert corpus.split_abc_tunebook('no tunes here\n') == ('no tunes here', [])
+  assert corpus.split_abc_tunebook('X:\nK:C\nC|')[1] == [(-1, 'X:\nK:C\nC|')]
+
+
+def test_abc_file_header_keeps_fields_and_directives_only():
+  header = '% Glasgow\n%%staffsep 55\n\nM:C|\nSome free text\nL:1/8'
+  assert corpus.abc_file_header(header) == '%%staffsep 55\nM:C|\nL:1/8'
+
+
+def test_abc_first_voice_from_voice_lines_and_inline_fields():
+  tune = ('X:1\nT:Duet\nV:1\nV:2 merge\nK:D\n[V:1] abc|def|\n[V:2] x|x8|\n'
+          '%\nV:1\nABC|\nV:2\nDEF|\nw: words of voice 2\n')
+  assert corpus.abc_first_voice(tune) == (
+      'X:1\nT:Duet\nK:D\n abc|def|\nABC|')
+  # Body text before any voice field belongs to the first voice.
+  assert corpus.abc_first_voice('X:1\nK:C\nCDE|\nV:2\nGAB|') == 'X:1\nK:C\nCDE|'
+  # Fields and comments before the first voice field are not music;
+  # body fields follow the voice they are written in.
+  assert corpus.abc_first_voice(
+      'X:1\nK:A\nP:A\n%\n[V:1] abc|\n[V:2] ABC|\nP:B\n[V:1] def|') == (
+          'X:1\nK:A\nP:A\n%\n abc|\n def|')
+  plain = SCALE_TUNE.format(number=1)
+  assert corpus.abc_first_voice(plain) == plain
+
+
+# ---------------------------------------------------------------------------
+# Note events -> NoteSequence.
+
+
+def test_merge_note_events_ties_chords_and_grace_notes():
+  events = [
+      corpus.NoteEvent(0.0, 0.0, (74,), grace=True),
+      corpus.NoteEvent(0.0, 1.0, (60,), tie='start'),
+      corpus.NoteEvent(1.0, 1.0, (60,), tie='continue'),
+      corpus.NoteEvent(2.0, 0.5, (60,), tie='stop'),
+      # A "tie" to another pitch (a slur) does not merge.
+      corpus.NoteEvent(2.5, 0.5, (62,), tie='start'),
+      corpus.NoteEvent(3.0, 1.0, (64,)),
+      # A chord keeps its top note.
+      corpus.NoteEvent(4.0, 1.0, (55, 67, 64)),
+      # Not contiguous: the tie is not honoured.
+      corpus.NoteEvent(5.0, 1.0, (67,), tie='start'),
+      corpus.NoteEvent(6.5, 1.0, (67,), tie='stop'),
+      corpus.NoteEvent(8.0, 1.0, ()),
+  ]
+  assert corpus.merge_note_events(events) == [
+      (0.0, 2.5, 60), (2.5, 3.0, 62), (3.0, 4.0, 64), (4.0, 5.0, 67),
+      (5.0, 6.0, 67), (6.5, 7.5, 67)]
+
+
+def test_events_to_note_sequence_times_signatures_and_pickup():
+  events = [corpus.NoteEvent(0.0, 1.0, (67,)),  # A one-beat pickup ...
+            corpus.NoteEvent(1.0, 2.0, (72,))]  # ... then the first bar.
+  sequence = corpus.events_to_note_sequence(
+      events,
+      time_signatures=[(0.0, 3, 4), (1.0, 3, 4), (4.0, 6, 8)],
+      key_signatures=[(0.0, 7, 'dorian'), (1.0, 7, 'dorian'),
+                      (4.0, 2, 'minor')],
+      pickup=2.0, qpm=120.0)
+  seconds = 60.0 / 120.0
+  assert [(n.pitch, n.start_time, n.end_time) for n in sequence.notes] == [
+      (67, 2 * seconds, 3 * seconds), (72, 3 * seconds, 5 * seconds)]
+  assert [n.velocity for n in sequence.notes] == [corpus.DEFAULT_VELOCITY] * 2
+  assert [(t.time, t.qpm) for t in sequence.tempos] == [(0.0, 120.0)]
+  # Repeated signatures are dropped; those at offset 0 stay at time 0.
+  assert [(t.time, t.numerator, t.denominator)
+          for t in sequence.time_signatures] == [(0.0, 3, 4),
+                                                 (6 * seconds, 6, 8)]
+  assert [(k.time, k.key, k.mode) for k in sequence.key_signatures] == [
+      (0.0, 7, KSM.DORIAN), (6 * seconds, 2, KSM.MINOR)]
+  assert sequence.total_time == 5 * seconds
+  assert sequence.ticks_per_quarter == 220
+
+
+def test_drop_split_bar_signatures():
+  # music21's ABC reader: 2/2, a split-off 1/6 bar, 2/2 again, ..., and a
+  # split-off last bar.
+  third = 2.0 / 3.0  # A 1/6 bar, in quarter notes.
+  signatures = [(0.0, 2, 2), (8.0, 1, 6), (8.0 + third, 2, 2),
+                (16.0 + third, 1, 6), (16.0 + 2 * third, 2, 2),
+                (24.0 + 2 * third, 3, 8)]
+  assert corpus.drop_split_bar_signatures(
+      signatures, end=25.5 + 2 * third) == [(0.0, 2, 2)]
+  # Without the end, the last signature is kept.
+  assert corpus.drop_split_bar_signatures(signatures)[-1] == (
+      24.0 + 2 * third, 3, 8)
+  # Real changes stay: longer than one bar, or not returning.
+  changes = [(0.0, 3, 4), (12.0, 2, 4), (20.0, 3, 4), (23.0, 6, 8)]
+  assert corpus.drop_split_bar_signatures(changes, end=35.0) == changes
+  assert corpus.drop_split_bar_signatures(
+      [(0.0, 4, 4), (4.0, 4, 4), (8.0, 3, 4)], end=11.0) == [
+          (0.0, 4, 4)]
+  assert corpus.drop_split_bar_signatures([]) == []
+
+
+def test_events_to_note_sequence_defaults_to_four_four():
+  sequence = corpus.events_to_note_sequence(
+      [corpus.NoteEvent(0.0, 1.0, (60,))])
+  assert [(t.numerator, t.denominator) for t in sequence.time_signatures] == [
+      (4, 4)]
+  assert not sequence.key_signatures
+
+
+def test_events_to_note_sequence_feeds_the_melody_pipeline():
+  # An 8-bar 3/4 tune with a one-beat pickup; ties make half notes.
+  scale = [60, 62, 64, 65, 67, 69, 71, 72]
+  events = [corpus.NoteEvent(0.0, 1.0, (59,))]
+  for bar in range(8):
+    offset = 1.0 + 3.0 * bar
+    pitch = scale[bar]
+    events += [corpus.NoteEvent(offset, 1.0, (pitch,), tie='start'),
+               corpus.NoteEvent(offset + 1.0, 1.0, (pitch,), tie='stop'),
+               corpus.NoteEvent(offset + 2.0, 1.0, (pitch + 12, pitch))]
+  sequence = corpus.events_to_note_sequence(
+      events, [(0.0, 3, 4)], [(0.0, 0, 'major')], pickup=2.0)
+  melodies, stats = mp.note_sequence_to_class_sequences(sequence)
+  assert stats.melodies_kept == 1
+  (melody,) = melodies
+  # The melody starts at the pickup's bar: 2 beats without an event (the
+  # pickup is shifted onto beat 3), then the pickup note; 1 + 8 bars.
+  steps_per_bar = 3 * encoding.STEPS_PER_QUARTER
+  assert len(melody) == 9 * steps_per_bar
+  assert melody[:8] == [encoding.HOLD_CLASS] * 8
+  assert melody[8] >= encoding.NUM_SPECIAL_EVENTS
+  onsets = [c for c in melody if c >= encoding.NUM_SPECIAL_EVENTS]
+  # One onset for the pickup, then per bar a tied half note and the top
+  # note of a chord.
+  assert len(onsets) == 1 + 2 * 8
+
+
+# ---------------------------------------------------------------------------
+# Collections and discovery.
+
+
+def test_resolve_collections_guards_essen():
+  assert corpus.resolve_collections(['bach', 'oneills1850', 'bach']) == (
+      'bach', 'oneills1850')
+  with pytest.raises(ValueError, match='unknown collection.*nope'):
+    corpus.resolve_collections(['nope'])
+  with pytest.raises(ValueError, match='non-commercial.*--include_essen'):
+    corpus.resolve_collections(['essenFolksong'])
+  assert corpus.resolve_collections(['bach'], include_essen=True) == (
+      'bach', 'essenFolksong')
+  assert set(corpus.DEFAULT_COLLECTIONS) <= set(corpus.COLLECTIONS)
+  assert corpus.ESSEN not in corpus.DEFAULT_COLLECTIONS
+  assert all(not corpus.COLLECTIONS[n].non_commercial
+             for n in corpus.DEFAULT_COLLECTIONS)
+
+
+def test_discover_tunes_on_a_fake_corpus(tmp_path):
+  root = _write_fake_corpus(tmp_path / 'corpus')
+  tunes, stats = corpus.discover_tunes(
+      root, ['oneills1850', 'ryansMammoth', 'bach'])
+  assert [t.key for t in tunes] == [
+      'bach/bwv1.6.mxl', 'bach/bwv277.mxl', 'bach/bwv67.4.xml',
+      'oneills1850/0001-0002.abc#0001', 'oneills1850/0001-0002.abc#0002',
+      'oneills1850/0002-0003_b.abc#0002',
+      'ryansMammoth/AJig.abc#0001', 'ryansMammoth/BReel.abc#0001']
+  assert stats['oneills1850'].duplicates == 2
+  assert (stats['oneills1850'].files, stats['oneills1850'].tunes) == (3, 3)
+  assert stats['oneills1850'].files_without_tunes == [
+      ('oneills1850/0002-0002_c.abc', corpus.FILE_ONLY_DUPLICATES)]
+  assert stats['ryansMammoth'].files_without_tunes == [
+      ('ryansMammoth/CEmpty.abc', corpus.FILE_NO_TUNES)]
+  assert (stats['bach'].files, stats['bach'].tunes) == (3, 3)
+  bach = tunes[0]
+  assert bach.kind == corpus.KIND_SCORE and bach.melody_part == 'soprano'
+  assert not bach.abc
+  tuplet = tunes[5]
+  assert tuplet.reference_number == 3
+  assert tuplet.abc.startswith('X:3') and 'free text' not in tuplet.abc
+  # The header comment is not passed on.
+  assert tunes[3].abc.startswith('X:1')
+  assert all(not pathlib.PurePath(t.key).is_absolute() for t in tunes)
+
+  limited, stats = corpus.discover_tunes(root, ['oneills1850'], 1)
+  assert [t.key for t in limited] == ['oneills1850/0001-0002.abc#0001']
+  assert (stats['oneills1850'].files, stats['oneills1850'].tunes) == (1, 1)
+  with pytest.raises(FileNotFoundError, match='airdsAirs'):
+    corpus.discover_tunes(root, ['airdsAirs'])
+
+
+def test_parse_with_note_seq_reports_reasons(tmp_path):
+  root = _write_fake_corpus(tmp_path / 'corpus')
+  tunes, _ = corpus.discover_tunes(root, ['oneills1850', 'bach'])
+  by_key = {t.key: t for t in tunes}
+  sequence, reason = corpus.parse_with_note_seq(
+      by_key['oneills1850/0001-0002.abc#0001'])
+  assert reason == '' and len(sequence.notes) == 50
+  assert corpus.parse_with_note_seq(
+      by_key['oneills1850/0002-0003_b.abc#0002']) == (None, 'TupletError')
+  tune = corpus.Tune('bach', 'bach/x.krn', str(root / 'bach' / 'bwv277.krn'),
+                     corpus.KIND_SCORE)
+  assert corpus.parse_with_note_seq(tune) == (
+      None, corpus.REASON_UNSUPPORTED_FORMAT)
+  sequence, outcome = corpus.parse_tune(
+      by_key['oneills1850/0002-0003_b.abc#0002'], corpus.PARSER_NOTE_SEQ)
+  assert sequence is None
+  assert (outcome.note_seq, outcome.music21) == ('TupletError', None)
+  assert outcome.failure == 'note_seq:TupletError'
+  sequence, outcome = corpus.parse_tune(
+      by_key['oneills1850/0001-0002.abc#0001'], corpus.PARSER_NOTE_SEQ)
+  assert outcome.parser == corpus.PARSER_NOTE_SEQ
+  assert sequence.filename == 'oneills1850/0001-0002.abc#0001'
+  assert sequence.collection_name == 'oneills1850'
+  assert sequence.reference_number == 1
+  with pytest.raises(ValueError, match='parser'):
+    corpus.parse_tune(tunes[0], 'lilypond')
+
+
+# ---------------------------------------------------------------------------
+# Whole builds.
+
+
+def _build(root, output_dir, **kwargs):
+  kwargs.setdefault('collection_names', ['oneills1850', 'ryansMammoth'])
+  kwargs.setdefault('parser', corpus.PARSER_NOTE_SEQ)
+  kwargs.setdefault('num_workers', 1)
+  kwargs.setdefault('progress_stream', io.StringIO())
+  return corpus.build_corpus_dataset(str(output_dir), corpus_dir=str(root),
+                                     **kwargs)
+
+
+def test_build_with_note_seq_on_a_fake_corpus(tmp_path, monkeypatch):
+  # The note_seq parser on a given corpus folder needs no music21.
+  monkeypatch.setitem(sys.modules, 'music21', None)
+  root = _write_fake_corpus(tmp_path / 'corpus')
+  progress = io.StringIO()
+  stats = _build(root, tmp_path / 'out', eval_ratio=0.25,
+                 progress_stream=progress)
+  assert '5/5 tunes' in progress.getvalue()
+  oneills = stats.collections['oneills1850']
+  assert (oneills.note_seq_ok, dict(oneills.note_seq_failed)) == (
+      2, {'TupletError': 1})
+  assert oneills.failed == {'note_seq:TupletError': 1}
+  assert (oneills.parsed, oneills.melodies) == (2, 2)
+  assert stats.collections['ryansMammoth'].melodies == 2
+  dataset = stats.dataset
+  # 0002-0003_b.abc: a duplicate and the tuplet tune; nothing parsed.
+  assert (dataset.files_found, dataset.files_read) == (6, 3)
+  assert sorted(dataset.failed_files) == [
+      ('oneills1850/0002-0002_c.abc', corpus.FILE_ONLY_DUPLICATES),
+      ('oneills1850/0002-0003_b.abc', corpus.FILE_NO_TUNE_PARSED),
+      ('ryansMammoth/CEmpty.abc', corpus.FILE_NO_TUNES)]
+  assert dataset.sequences == 4
+  assert dataset.sequences_skipped == {corpus.SEQUENCE_TUNE_PARSE_ERROR: 1}
+  assert dataset.melodies_kept == dataset.sources_with_melodies == 4
+  assert (dataset.training_sources, dataset.eval_sources) == (3, 1)
+  training = sio.read_class_sequences(tmp_path / 'out' / mp.TRAINING_FILENAME)
+  evaluation = sio.read_class_sequences(tmp_path / 'out' / mp.EVAL_FILENAME)
+  assert len(training) == 3 and len(evaluation) == 1
+  assert all(len(m) == 8 * encoding.STEPS_PER_BAR
+             for m in training + evaluation)
+  summary = stats.summary()
+  assert 'Melody dataset summary' in summary
+  assert 'Per collection (parser: note_seq)' in summary
+  assert 'oneills1850 note_seq failed: (TupletError: 1)' in summary
+  total_line = next(line for line in summary.splitlines()
+                    if line.strip().startswith('total'))
+  assert total_line.split()[1:] == ['6', '5', '2', '4/5', '-', '4', '1',
+                                    '4', '4']
+  # Same corpus and seed: same bytes.
+  _build(root, tmp_path / 'again', eval_ratio=0.25)
+  names = (mp.TRAINING_FILENAME, mp.EVAL_FILENAME)
+  first = [(tmp_path / 'out' / n).read_bytes() for n in names]
+  assert [(tmp_path / 'again' / n).read_bytes() for n in names] == first
+
+
+def test_build_without_melodies_raises_with_stats(tmp_path):
+  root = _write_fake_corpus(tmp_path / 'corpus')
+  with pytest.raises(mp.EmptyCorpusError, match='no melody') as info:
+    _build(root, tmp_path / 'out',
+           options=mp.MelodyOptions(min_bars=20))
+  assert info.value.stats.dataset.melodies_dropped == {mp.MELODY_TOO_SHORT: 4}
+  assert not (tmp_path / 'out').exists()
+  empty = tmp_path / 'empty'
+  (empty / 'ryansMammoth').mkdir(parents=True)
+  with pytest.raises(mp.EmptyCorpusError, match='no tune found'):
+    _build(empty, tmp_path / 'out', collection_names=['ryansMammoth'])
+
+
+def test_missing_music21_says_how_to_install(tmp_path, monkeypatch):
+  monkeypatch.setitem(sys.modules, 'music21', None)
+  with pytest.raises(corpus.Music21NotInstalledError,
+                     match=r"pip install -e '\.\[corpus\]'"):
+    corpus.import_music21()
+  with pytest.raises(corpus.Music21NotInstalledError):
+    corpus.build_corpus_dataset(str(tmp_path / 'out'))
+  root = _write_fake_corpus(tmp_path / 'corpus')
+  with pytest.raises(corpus.Music21NotInstalledError):
+    _build(root, tmp_path / 'out', parser=corpus.PARSER_AUTO)
+
+
+def test_corpus_stats_counts_outcomes():
+  stats = corpus.CorpusStats(
+      parser=corpus.PARSER_AUTO,
+      collections={'bach': corpus.CollectionStats('bach', files=2, tunes=2)})
+  ok = corpus.TuneOutcome('bach/a', 'bach', note_seq='no_notes',
+                          music21='ok', parser=corpus.PARSER_MUSIC21,
+                          repeats_expanded=False, melodies=[b'\x02\x00'])
+  ok.stats.melodies_kept = 1
+  failed = corpus.TuneOutcome('bach/b', 'bach', note_seq='TupletError',
+                              music21='IndexError',
+                              failure='music21:IndexError')
+  stats.add(ok)
+  stats.add(failed)
+  bach = stats.collections['bach']
+  assert (bach.note_seq_ok, bach.music21_ok, bach.parsed) == (0, 1, 1)
+  assert bach.note_seq_failed == collections.Counter(
+      {'no_notes': 1, 'TupletError': 1})
+  assert bach.failed == {'music21:IndexError': 1}
+  assert (bach.repeats_not_expanded, bach.melodies) == (1, 1)
+  assert stats.dataset.melodies_kept == 1
+  table = stats.table()
+  assert 'bach repeats kept in written order: 1' in table
+  assert 'bach music21 failed: (IndexError: 1)' in table
+
+
+def test_format_duration():
+  assert corpus.format_duration(59.6) == '1m00s'
+  assert corpus.format_duration(3723) == '1h02m03s'
+
+
+# ---------------------------------------------------------------------------
+# With music21.
+
+
+def test_music21_parses_what_note_seq_rejects(tmp_path):
+  _music21()
+  tune = corpus.Tune(
+      'ryansMammoth', 'ryansMammoth/t.abc#0001', str(tmp_path / 't.abc'),
+      corpus.KIND_ABC,
+      'X:1\nT:t\nM:3/4\nL:1/8\nK:D\n'
+      'A2|:d4 (3fed|{g}f2-f2 [Ad]2|[1 e6:|[2 e4||\n')
+  sequence, reason, expanded = corpus.parse_with_music21(tune)
+  assert reason == '' and expanded
+  beats = 60.0 / corpus.DEFAULT_QPM
+  notes = [(n.pitch, round(n.start_time / beats, 3),
+            round(n.end_time / beats, 3)) for n in sequence.notes]
+  # Pickup A shifted to beat 2 of its bar; triplet; grace note dropped;
+  # tied F merged; chord [Ad] -> D; repeat played with its first ending,
+  # then the second ending.
+  first_time = [(69, 2.0, 3.0), (74, 3.0, 5.0), (78, 5.0, 5.333),
+                (76, 5.333, 5.667), (74, 5.667, 6.0), (78, 6.0, 8.0),
+                (74, 8.0, 9.0), (76, 9.0, 12.0)]
+  assert notes[:8] == first_time
+  assert [p for p, _, _ in notes[8:]] == [74, 78, 76, 74, 78, 74, 76]
+  assert notes[-1] == (76, 18.0, 20.0)
+  assert [(t.numerator, t.denominator) for t in sequence.time_signatures] == [
+      (3, 4)]
+  assert [(k.key, k.mode) for k in sequence.key_signatures] == [
+      (2, KSM.MAJOR)]
+  assert corpus.parse_with_note_seq(tune)[1] == 'TupletError'
+  _, outcome = corpus.parse_tune(tune)
+  assert (outcome.parser, outcome.note_seq, outcome.music21) == (
+      corpus.PARSER_MUSIC21, 'TupletError', 'ok')
+
+
+def test_build_from_the_installed_music21_corpus(tmp_path):
+  _music21()
+  stats = corpus.build_corpus_dataset(
+      str(tmp_path / 'out'), max_tunes_per_collection=2, num_workers=1,
+      progress_stream=None, eval_ratio=0.2)
+  assert set(stats.collections) == set(corpus.DEFAULT_COLLECTIONS)
+  for name, collection in stats.collections.items():
+    assert collection.tunes == 2, name
+    assert collection.music21_ok == 2, name
+    assert collection.melodies >= 2, name
+  assert stats.dataset.training_melodies + stats.dataset.eval_melodies == (
+      stats.dataset.melodies_kept)
