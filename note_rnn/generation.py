@@ -122,23 +122,18 @@ def sample_classes(logits, temperature, rng):
 def primer_classes_from_midi(path):
   """Encodes the first melody of a MIDI file as a primer.
 
-  Same rules as `rl_tuner.rl_tuner.primer_classes`: the melody keeps its key
-  (it is not transposed to C) and pitches outside [48, 84) move by octaves.
+  See `melody_pipeline.primer_classes`: the melody keeps its key and pitches
+  outside [48, 84) move by octaves.
 
   Raises:
     encoding.MidiReadError: missing or unreadable file.
     GenerationError: the file holds no melody.
   """
   sequence = encoding.midi_file_to_note_sequence(path)
-  options = melody_pipeline.MelodyOptions(min_bars=0, min_unique_pitches=1)
-  pieces, _ = melody_pipeline.quantize_pieces(sequence)
-  for piece in pieces:
-    melodies, _ = melody_pipeline.extract_melodies(piece, options)
-    if melodies:
-      melody = melodies[0]
-      melody.squash(encoding.MIN_NOTE, encoding.MAX_NOTE, None)
-      return encoding.melody_to_classes(melody)
-  raise GenerationError(f'no melody found in primer {path}')
+  try:
+    return melody_pipeline.primer_classes(sequence, f'primer {path}')
+  except melody_pipeline.NoMelodyError as e:
+    raise GenerationError(str(e)) from e
 
 
 # --- Piano roll --------------------------------------------------------------

@@ -129,11 +129,16 @@ def test_plot_piano_roll(tmp_path):
                                titles=['a', 'b'])
 
 
-def test_primer_matches_the_rl_tuner_primer():
-  from rl_tuner import rl_tuner  # pylint: disable=g-import-not-at-top
+def test_primer_is_the_first_melody_of_the_file():
+  # testdata/primer.mid plays C4 E4 G4 C5 (quarters), B4 A4 (eighths), G4 E4
+  # C4 (quarters): class = pitch - 46, a quarter is one onset and 3 holds.
+  quarter = lambda c: [c, 0, 0, 0]
+  eighth = lambda c: [c, 0]
+  expected = (quarter(14) + quarter(18) + quarter(21) + quarter(26) +
+              eighth(25) + eighth(23) + quarter(21) + quarter(18) +
+              quarter(14))
   path = str(TESTDATA_DIR / 'primer.mid')
-  assert generation.primer_classes_from_midi(path) == rl_tuner.primer_classes(
-      encoding.midi_file_to_note_sequence(path))
+  assert generation.primer_classes_from_midi(path) == expected
 
 
 def test_generate_writes_midi_and_png(saved_model, tmp_path):

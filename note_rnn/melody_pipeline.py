@@ -366,6 +366,37 @@ def encode_melody(melody, transpose_to_key=encoding.TRANSPOSE_TO_KEY):
   return encoding.melody_to_classes(melody), int(amount)
 
 
+class NoMelodyError(ValueError):
+  """A primer (or other single input) holds no melody."""
+
+
+def primer_classes(sequence, name='primer'):
+  """Encodes the first melody of a NoteSequence, for priming a model.
+
+  The primer keeps its key (it is not transposed to C); pitches outside
+  [48, 84) are moved by octaves. Any length and pitch count is accepted.
+
+  Args:
+    sequence: unquantized NoteSequence.
+    name: what to call the input in the error message.
+
+  Returns:
+    list of class ints.
+
+  Raises:
+    NoMelodyError: the sequence holds no melody.
+  """
+  options = MelodyOptions(min_bars=0, min_unique_pitches=1)
+  pieces, _ = quantize_pieces(sequence, options.steps_per_quarter)
+  for piece in pieces:
+    melodies, _ = extract_melodies(piece, options)
+    if melodies:
+      melody = melodies[0]
+      melody.squash(encoding.MIN_NOTE, encoding.MAX_NOTE, None)
+      return encoding.melody_to_classes(melody)
+  raise NoMelodyError(f'no melody found in {name}')
+
+
 def quantize_pieces(sequence, steps_per_quarter=encoding.STEPS_PER_QUARTER):
   """Splits a sequence at time changes and quantizes each piece.
 

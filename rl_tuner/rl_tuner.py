@@ -80,6 +80,10 @@ _NPZ_NAMES = {
 }
 
 
+# Encodes a priming melody (re-exported from the data pipeline).
+primer_classes = melody_pipeline.primer_classes
+
+
 class RLTunerError(ValueError):
   """A setting or input the RL Tuner cannot work with."""
 
@@ -366,7 +370,10 @@ class RLTuner:
   def _load_primer(self):
     """Encodes `midi_primer` and runs it through the network."""
     sequence = encoding.midi_file_to_note_sequence(self.midi_primer)
-    classes = primer_classes(sequence, self.midi_primer)
+    try:
+      classes = primer_classes(sequence, self.midi_primer)
+    except melody_pipeline.NoMelodyError as e:
+      raise RLTunerError(str(e)) from e
     logits, state = self.q_network.sequence_logits(
         _one_hot([classes]))
     self._primer = (state.numpy()[0], int(np.argmax(logits.numpy()[0, -1])))
@@ -1194,26 +1201,6 @@ class RLTuner:
         self._figure_path(image_name, directory, 'TargetVals.png'), x,
         {'Target value': self.target_val_list}, 'Environment steps',
         'Mean next-state value', f'Target values ({self.algorithm})')
-
-
-def primer_classes(sequence, name='primer'):
-  """Encodes the first melody of a NoteSequence, octave-folded into range.
-
-  The primer keeps its key (it is not transposed to C); notes outside
-  [48, 84) are moved by octaves.
-
-  Raises:
-    RLTunerError: the sequence holds no melody.
-  """
-  options = melody_pipeline.MelodyOptions(min_bars=0, min_unique_pitches=1)
-  pieces, _ = melody_pipeline.quantize_pieces(sequence)
-  for piece in pieces:
-    melodies, _ = melody_pipeline.extract_melodies(piece, options)
-    if melodies:
-      melody = melodies[0]
-      melody.squash(encoding.MIN_NOTE, encoding.MAX_NOTE, None)
-      return encoding.melody_to_classes(melody)
-  raise RLTunerError(f'no melody found in {name}')
 
 
 def get_next_file_name(directory, prefix, extension):
