@@ -1,0 +1,68 @@
+r"""Converts any Note RNN checkpoint into this project's format.
+
+  python bin/note_rnn_export.py --checkpoint=rl_tuner_note_rnn.ckpt \
+      --output_dir=models/paper_note_rnn
+
+Reads whatever `NoteRNN.load` reads (a TF1 Note RNN checkpoint in any of the
+original's namings, a Magenta basic_rnn checkpoint or .mag bundle, a
+training run's best/ folder) and writes a NoteRNN.save folder. JSON files
+given with --metadata_json are stored in its metadata (e.g. a training run's
+metrics.json), with the source and --note. This is how the embedded default
+model is installed (see BUILD.md).
+"""
+
+import json
+import os
+import sys
+
+import script_setup  # First: quiet start-up, repository on sys.path.
+from absl import app
+from absl import flags
+
+from note_rnn import model as model_lib
+
+flags.DEFINE_string('checkpoint', None, 'Note RNN to read.')
+flags.DEFINE_string('output_dir', None, 'NoteRNN.save folder to write.')
+flags.DEFINE_list('metadata_json', [],
+                  'name=path.json pairs stored under metadata[name].')
+flags.DEFINE_string('note', '', 'Free text stored as metadata["note"].')
+FLAGS = flags.FLAGS
+
+
+def export(checkpoint, output_dir, metadata_files=(), note=''):
+  """Loads `checkpoint`, saves it to `output_dir`; returns the metadata."""
+  model = model_lib.NoteRNN.load(checkpoint)
+  metadata = dict(model.metadata or {})
+  metadata['exported_from'] = model.source
+  for name, path in metadata_files:
+    with open(path) as f:
+      metadata[name] = json.load(f)
+  if note:
+    metadata['note'] = note
+  model.save(output_dir, metadata=metadata)
+  return metadata
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  if not FLAGS.checkpoint or not FLAGS.output_dir:
+    sys.exit(script_setup.fail('note_rnn_export',
+                               '--checkpoint and --output_dir are required'))
+  pairs = []
+  for item in FLAGS.metadata_json:
+    name, sep, path = item.partition('=')
+    if not sep or not os.path.isfile(path):
+      sys.exit(script_setup.fail(
+          'note_rnn_export', f'--metadata_json takes name=existing.json, got '
+          f'{item!r}'))
+    pairs.append((name, path))
+  try:
+    export(FLAGS.checkpoint, FLAGS.output_dir, pairs, FLAGS.note)
+  except (FileNotFoundError, ValueError) as e:
+    sys.exit(script_setup.fail('note_rnn_export', e))
+  print(f'Wrote {FLAGS.output_dir}')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,60 @@
+"""Tests of bin/note_rnn_export.py."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from note_rnn import model as model_lib
+
+SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_export.py'
+
+
+def _tf1_checkpoint(path, seed=0):
+  """A TF1-named (paper naming) one-layer Note RNN of 8 units."""
+  rng = np.random.default_rng(seed)
+  graph = tf.Graph()
+  with graph.as_default():
+    scope = 'rnn_model/RNN/MultiRNNCell/Cell0/LSTMCell/'
+    values = {scope + 'W_0': rng.normal(size=(46, 32)),
+              scope + 'B': rng.normal(size=(32,)),
+              'rnn_model/fully_connected/weights': rng.normal(size=(8, 38)),
+              'rnn_model/fully_connected/bias': rng.normal(size=(38,))}
+    for name, value in values.items():
+      tf.compat.v1.get_variable(name, initializer=value.astype(np.float32))
+    with tf.compat.v1.Session(graph=graph) as session:
+      session.run(tf.compat.v1.global_variables_initializer())
+      tf.compat.v1.train.Saver().save(session, str(path))
+
+
+def test_exports_a_tf1_checkpoint_with_metadata(tmp_path):
+  _tf1_checkpoint(tmp_path / 'model.ckpt')
+  info = tmp_path / 'info.json'
+  info.write_text(json.dumps({'steps': 7}))
+  out = tmp_path / 'exported'
+  run = subprocess.run(
+      [sys.executable, str(SCRIPT), f'--checkpoint={tmp_path / "model.ckpt"}',
+       f'--output_dir={out}', f'--metadata_json=training={info}',
+       '--note=test export'], capture_output=True, text=True, timeout=300,
+      check=False)
+  assert run.returncode == 0, run.stderr[-2000:]
+  original = model_lib.NoteRNN.load(str(tmp_path / 'model.ckpt'))
+  exported = model_lib.NoteRNN.load(str(out))
+  for a, b in zip(original.get_weights(), exported.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  assert exported.metadata['training'] == {'steps': 7}
+  assert exported.metadata['note'] == 'test export'
+  assert 'model.ckpt' in exported.metadata['exported_from']
+
+
+def test_missing_checkpoint_exits_2(tmp_path):
+  run = subprocess.run(
+      [sys.executable, str(SCRIPT), f'--checkpoint={tmp_path / "none"}',
+       f'--output_dir={tmp_path / "out"}'], capture_output=True, text=True,
+      timeout=300, check=False)
+  assert run.returncode == 2
+  assert run.stderr.strip().splitlines()[-1].startswith(
+      'note_rnn_export: error: ')
