@@ -33,7 +33,9 @@ def export(checkpoint, output_dir, metadata_files=(), note=''):
   """Loads `checkpoint`, saves it to `output_dir`; returns the metadata."""
   model = model_lib.NoteRNN.load(checkpoint)
   metadata = dict(model.metadata or {})
-  metadata['exported_from'] = model.source
+  # The format and the file's name only: no machine path goes into a model.
+  kind, _, path = model.source.partition(': ')
+  metadata['exported_from'] = f'{kind}: {os.path.basename(os.path.normpath(path))}'
   for name, path in metadata_files:
     with open(path) as f:
       metadata[name] = json.load(f)

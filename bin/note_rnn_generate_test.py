@@ -43,13 +43,8 @@ def _run_main(tool, argv, capsys):
   return rc, captured.out, captured.err
 
 
-def _embedded_model_exists():
-  return os.path.isfile(os.path.join(checkpoint_import.DEFAULT_MODEL_DIR,
-                                     checkpoint_import.SAVE_CONFIG_NAME))
-
-
 def test_main_rejects_bad_input_with_one_line(tool, saved_model, tmp_path,
-                                              capsys):
+                                              capsys, monkeypatch):
   out = f'--output_dir={tmp_path / "out"}'
   model = f'--checkpoint={saved_model}'
   cases = [
@@ -66,14 +61,18 @@ def test_main_rejects_bad_input_with_one_line(tool, saved_model, tmp_path,
       ([model, out, f'--primer_midi={REPO_ROOT / "testdata" / "corrupt.mid"}'],
        'cannot read MIDI file'),
   ]
-  if not _embedded_model_exists():
-    cases.append(([out], 'no embedded default Note RNN'))
   for argv, message in cases:
     rc, _, err = _run_main(tool, argv, capsys)
     assert rc == tool.EXIT_USAGE, argv
     assert message in err, (argv, err)
     assert len(err.strip().splitlines()) == 1
     assert err.startswith('note_rnn_generate: error: ')
+  # Without an embedded model, an empty --checkpoint says how to pass one.
+  monkeypatch.setattr(checkpoint_import, 'DEFAULT_MODEL_DIR',
+                      str(tmp_path / 'nothing_here'))
+  rc, _, err = _run_main(tool, [out], capsys)
+  assert rc == tool.EXIT_USAGE
+  assert 'no embedded default Note RNN' in err
 
 
 def test_script_end_to_end(saved_model, tmp_path):

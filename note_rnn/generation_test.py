@@ -159,11 +159,16 @@ def test_generate_writes_midi_and_png(saved_model, tmp_path):
   assert pathlib.Path(result.piano_roll_path).read_bytes()[:8] == PNG_MAGIC
 
 
-def test_generate_without_a_checkpoint_needs_the_embedded_model(tmp_path):
-  default = pathlib.Path(model_lib.checkpoint_import.DEFAULT_MODEL_DIR)
-  if (default / model_lib.checkpoint_import.SAVE_CONFIG_NAME).exists():
-    result = generation.generate(None, str(tmp_path), 1, num_steps=8, seed=0)
-    assert len(result.midi_paths) == 1
-  else:
-    with pytest.raises(FileNotFoundError, match='no embedded default'):
-      generation.generate(None, str(tmp_path), 1, num_steps=8)
+def test_generate_without_a_checkpoint_uses_the_embedded_model(tmp_path):
+  result = generation.generate(None, str(tmp_path), 2, num_steps=16, seed=0)
+  assert len(result.midi_paths) == 2
+  for path in result.midi_paths:
+    assert encoding.midi_file_to_note_sequence(path).notes
+
+
+def test_generate_without_any_model_says_how_to_pass_one(monkeypatch,
+                                                         tmp_path):
+  monkeypatch.setattr(model_lib.checkpoint_import, 'DEFAULT_MODEL_DIR',
+                      str(tmp_path / 'nothing_here'))
+  with pytest.raises(FileNotFoundError, match='no embedded default'):
+    generation.generate(None, str(tmp_path), 1, num_steps=8)
