@@ -149,6 +149,9 @@ def plot_figure2(results, output_dir):
       if history:
         axes.plot(history['steps'], history[key], marker='.',
                   label=TITLES.get(model, model))
+    if key == 'music_theory':
+      # The untrained models' large penalties would flatten the rest.
+      axes.set_yscale('symlog', linthresh=1.0)
     axes.set_xlabel('Training steps (environment steps)')
     axes.set_ylabel(ylabel)
     axes.set_title(f'Figure 2({"a" if key == "note_rnn_log_p" else "b"}): '
