@@ -74,18 +74,7 @@ flags.DEFINE_string(
     'corpus_dir', None,
     'Folder laid out like music21\'s corpus/ (one sub-folder per '
     'collection); default: the installed music21\'s.')
-flags.DEFINE_integer(
-    'min_bars', corpus.DEFAULT_MIN_BARS,
-    'Drop melodies shorter than this many bars.')
-flags.DEFINE_integer(
-    'max_steps', corpus.DEFAULT_MAX_STEPS,
-    'Truncate melodies longer than this many sixteenth-note steps.')
-flags.DEFINE_integer(
-    'min_unique_pitches', corpus.DEFAULT_MIN_UNIQUE_PITCHES,
-    'Drop melodies with fewer distinct pitch classes than this.')
-flags.DEFINE_float(
-    'gap_bars', corpus.DEFAULT_GAP_BARS,
-    'A silence of this many bars or more ends a melody.')
+script_setup.define_melody_flags()
 
 FLAGS = flags.FLAGS
 
@@ -123,11 +112,7 @@ def main(argv):
   if error:
     return _fail(error)
   try:
-    options = melody_pipeline.MelodyOptions(
-        min_bars=FLAGS.min_bars,
-        max_steps=FLAGS.max_steps,
-        min_unique_pitches=FLAGS.min_unique_pitches,
-        gap_bars=FLAGS.gap_bars)
+    options = script_setup.melody_options_from_flags()
   except ValueError as e:
     return _fail(str(e))
   start = time.monotonic()

@@ -44,22 +44,7 @@ flags.DEFINE_integer(
     'seed', 0,
     'Seed of the train/eval split and of the order of melodies in the '
     'output files; same input and seed give byte-identical files.')
-flags.DEFINE_integer(
-    'min_bars', melody_pipeline.DEFAULT_MIN_BARS,
-    'Drop melodies shorter than this many bars.')
-flags.DEFINE_integer(
-    'max_steps', melody_pipeline.DEFAULT_MAX_STEPS,
-    'Truncate melodies longer than this many sixteenth-note steps.')
-flags.DEFINE_integer(
-    'min_unique_pitches', melody_pipeline.DEFAULT_MIN_UNIQUE_PITCHES,
-    'Drop melodies with fewer distinct pitch classes than this.')
-flags.DEFINE_float(
-    'gap_bars', melody_pipeline.DEFAULT_GAP_BARS,
-    'A silence of this many bars or more ends a melody.')
-flags.DEFINE_boolean(
-    'ignore_polyphonic_notes', True,
-    'Keep the highest of notes starting on the same step (True), or drop the '
-    'rest of a track from its first such chord (False, as melody_rnn does).')
+script_setup.define_melody_flags()
 flags.DEFINE_integer(
     'num_workers', os.cpu_count() or 1,
     'Processes reading and encoding files; 1 works in this process.')
@@ -93,12 +78,7 @@ def main(argv):
   if error:
     return _fail(error)
   try:
-    options = MelodyOptions(
-        min_bars=FLAGS.min_bars,
-        max_steps=FLAGS.max_steps,
-        min_unique_pitches=FLAGS.min_unique_pitches,
-        gap_bars=FLAGS.gap_bars,
-        ignore_polyphonic_notes=FLAGS.ignore_polyphonic_notes)
+    options = script_setup.melody_options_from_flags()
   except ValueError as e:
     return _fail(str(e))
   try:

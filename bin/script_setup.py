@@ -24,3 +24,39 @@ def fail(tool, message):
   """Prints `tool: error: message` to stderr; returns EXIT_USAGE."""
   print(f'{tool}: error: {message}', file=sys.stderr)
   return EXIT_USAGE
+
+
+def define_melody_flags():
+  """Defines the melody-extraction flags shared by the dataset tools."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from note_rnn import melody_pipeline  # pylint: disable=g-import-not-at-top
+  flags.DEFINE_integer(
+      'min_bars', melody_pipeline.DEFAULT_MIN_BARS,
+      'Drop melodies shorter than this many bars.')
+  flags.DEFINE_integer(
+      'max_steps', melody_pipeline.DEFAULT_MAX_STEPS,
+      'Truncate melodies longer than this many sixteenth-note steps.')
+  flags.DEFINE_integer(
+      'min_unique_pitches', melody_pipeline.DEFAULT_MIN_UNIQUE_PITCHES,
+      'Drop melodies with fewer distinct pitch classes than this.')
+  flags.DEFINE_float(
+      'gap_bars', melody_pipeline.DEFAULT_GAP_BARS,
+      'A silence of this many bars or more ends a melody.')
+  flags.DEFINE_boolean(
+      'ignore_polyphonic_notes', True,
+      'Keep the highest of notes starting on the same step (True), or drop '
+      'the rest of a track from its first such chord (False, as melody_rnn '
+      'does).')
+
+
+def melody_options_from_flags():
+  """`MelodyOptions` from the flags of `define_melody_flags` (ValueError)."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from note_rnn import melody_pipeline  # pylint: disable=g-import-not-at-top
+  values = flags.FLAGS
+  return melody_pipeline.MelodyOptions(
+      min_bars=values.min_bars,
+      max_steps=values.max_steps,
+      min_unique_pitches=values.min_unique_pitches,
+      gap_bars=values.gap_bars,
+      ignore_polyphonic_notes=values.ignore_polyphonic_notes)
