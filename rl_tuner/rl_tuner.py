@@ -17,6 +17,7 @@ code written against `magenta.models.rl_tuner.rl_tuner.RLTuner` ports by
 changing the import. Deliberate differences are listed in BUILD.md.
 """
 
+import dataclasses
 import io
 import json
 import logging
@@ -239,12 +240,9 @@ class RLTuner:
     self.num_parallel_melodies = int(num_parallel_melodies)
     self.num_eval_compositions = int(num_eval_compositions)
     self.seed = seed
-    config = music_theory_config or rewards.MusicTheoryConfig()
-    if config.num_notes_in_melody != self.num_notes_in_melody:
-      config = rewards.MusicTheoryConfig(
-          key=config.key, tonic=config.tonic, scale=config.scale,
-          num_notes_in_melody=self.num_notes_in_melody, labels=config.labels)
-    self.music_theory_config = config
+    self.music_theory_config = dataclasses.replace(
+        music_theory_config or rewards.MusicTheoryConfig(),
+        num_notes_in_melody=self.num_notes_in_melody)
     self.rng = np.random.default_rng(seed)
 
     # Training counters (environment steps are transitions of one melody).
@@ -548,14 +546,12 @@ class RLTuner:
 
   # --- Rewards ------------------------------------------------------------
 
-  def _config(self, key=None):
-    if key is None:
+  def _config(self, **changes):
+    """The music-theory config with the given fields replaced (if set)."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
       return self.music_theory_config
-    return rewards.MusicTheoryConfig(
-        key=key, tonic=self.music_theory_config.tonic,
-        scale=self.music_theory_config.scale,
-        num_notes_in_melody=self.num_notes_in_melody,
-        labels=self.music_theory_config.labels)
+    return dataclasses.replace(self.music_theory_config, **changes)
 
   def collect_reward(self, obs, action, reward_scores):
     """Reward of the first melody playing `action` after `obs`.
@@ -628,30 +624,19 @@ class RLTuner:
                                        self.music_theory_config)
 
   def reward_scale(self, obs, action, scale=None):
-    config = self.music_theory_config
-    if scale is not None:
-      config = rewards.MusicTheoryConfig(
-          key=config.key, tonic=config.tonic, scale=scale,
-          num_notes_in_melody=config.num_notes_in_melody,
-          labels=config.labels)
-    return rewards.reward_scale(obs, action, config)
+    return rewards.reward_scale(obs, action, self._config(scale=scale))
 
   def reward_key_distribute_prob(self, action, key=None):
     return rewards.reward_key_distribute_prob(self._first(), action,
-                                              self._config(key))
+                                              self._config(key=key))
 
   def reward_key(self, action, penalty_amount=-1.0, key=None):
-    return rewards.reward_key(self._first(), action, self._config(key),
+    return rewards.reward_key(self._first(), action, self._config(key=key),
                               penalty_amount=penalty_amount)
 
   def reward_tonic(self, action, tonic_note=None, reward_amount=3.0):
-    config = self.music_theory_config
-    if tonic_note is not None and tonic_note != config.tonic:
-      config = rewards.MusicTheoryConfig(
-          key=config.key, tonic=tonic_note, scale=config.scale,
-          num_notes_in_melody=config.num_notes_in_melody,
-          labels=config.labels)
-    return rewards.reward_tonic(self._first(), action, config,
+    return rewards.reward_tonic(self._first(), action,
+                                self._config(tonic=tonic_note),
                                 reward_amount=reward_amount)
 
   def reward_non_repeating(self, action):
@@ -693,11 +678,11 @@ class RLTuner:
 
   def detect_sequential_interval(self, action, key=None):
     return rewards.detect_sequential_interval(self._first(), action,
-                                              self._config(key))
+                                              self._config(key=key))
 
   def reward_preferred_intervals(self, action, scaler=5.0, key=None):
     return rewards.reward_preferred_intervals(
-        self._first(), action, self._config(key), scaler=scaler)
+        self._first(), action, self._config(key=key), scaler=scaler)
 
   def detect_high_unique(self, composition):
     return rewards.detect_high_unique(composition)
