@@ -11,44 +11,39 @@ values, a generated melody (MIDI + note-probability heatmap), statistics of
 --num_stat_compositions compositions (text, Table-1 JSON and markdown), the
 tuned Q-network as a Note RNN (`tuned_note_rnn/`), and summary.json.
 Flag defaults are the original command line's; configs/ holds presets. The
-flags are the fields of `rl_tuner.train_run.TrainSettings`.
+flags are the fields of `rl_tuner.settings.TrainSettings`.
+
+Your own reward, from a Python file (see README, "Your own rewards"):
+
+  python bin/rl_tuner_train.py --flagfile=configs/quickstart.flags \
+      --output_dir=runs/chords \
+      --reward=examples/rewards/chord_tones.py:ChordTones \
+      --reward_option=chord_tones.progression='C F G C' \
+      --reward_weights=chord_tones=2
 """
 
-import dataclasses
 import sys
 
 import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app
 from absl import flags
 
+from rl_tuner import reward_api
+from rl_tuner import settings as settings_lib
 from rl_tuner import train_run
 
 FLAGS = flags.FLAGS
 
-_DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer,
-           float: flags.DEFINE_float, bool: flags.DEFINE_bool}
-
-
-def define_flags():
-  """One absl flag per TrainSettings field, with its default and help."""
-  for field in dataclasses.fields(train_run.TrainSettings):
-    help_text = field.metadata['help']
-    if field.metadata['choices']:
-      help_text += f' One of: {", ".join(field.metadata["choices"])}.'
-    _DEFINE[train_run.field_type(field)](field.name, field.default, help_text)
-
-
-define_flags()
+settings_lib.define_flags()
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  settings = train_run.TrainSettings(
-      **{name: FLAGS[name].value for name in train_run.field_names()})
+  settings = settings_lib.from_flags(FLAGS)
   try:
     summary = train_run.run(settings)
-  except train_run.UsageError as e:
+  except (train_run.UsageError, reward_api.RewardError) as e:
     sys.exit(script_setup.fail('rl_tuner_train', e))
   print(f'Done: {summary["env_steps"]} environment steps in '
         f'{summary["train_seconds_this_run"]:.1f} s; outputs in '

@@ -21,6 +21,8 @@ from note_rnn import model as note_rnn_model
 from rl_tuner import rl_tuner as rl_tuner_lib
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'rl_tuner_train.py'
+RHYTHM = (pathlib.Path(__file__).resolve().parent.parent / 'examples' /
+          'rewards' / 'rhythm.py')
 # Seconds a run may take before the test fails.
 TIMEOUT_S = 240
 UNITS = 8
@@ -123,7 +125,19 @@ def concurrent_runs(workdir, tiny_checkpoint, trained):
   resumed_dir = workdir / 'resumed'
   shutil.copytree(run_dir, resumed_dir)
   bad = str(workdir / 'bad')
+  wrong = workdir / 'wrong_reward.py'
+  wrong.write_text('def wrong(state, actions):\n  return [1.0, 2.0]\n')
   cases = {
+      'user_reward': _train_args(
+          str(workdir / 'user_reward'), tiny_checkpoint,
+          reward=f'{RHYTHM}:eighth_note_onsets',
+          reward_weights='eighth_note_onsets=2,key=0.5'),
+      'wrong_reward': _train_args(bad, tiny_checkpoint,
+                                  reward=f'{wrong}:wrong'),
+      'unknown_reward': _train_args(bad, tiny_checkpoint,
+                                    reward='chord_tonez'),
+      'unknown_weight': _train_args(bad, tiny_checkpoint,
+                                    reward_weights='nosuch=1'),
       'algorithm': _train_args(bad, tiny_checkpoint, algorithm='sarsa'),
       'reward_mode': _train_args(bad, tiny_checkpoint, reward_mode='loud'),
       'primer': _train_args(bad, tiny_checkpoint, priming_mode='single_midi'),
@@ -212,10 +226,14 @@ def test_tuned_note_rnn_is_the_final_q_network(trained, tmp_path):
 @pytest.mark.parametrize('case,message', [
     ('algorithm', "unknown --algorithm 'sarsa'; valid values: q, psi, g, "
                   'pure_rl'),
-    ('reward_mode', "unknown reward_mode 'loud'; valid modes: "),
+    ('reward_mode', "unknown --reward_mode 'loud'; valid values: scale, "),
     ('primer', '--priming_mode=single_midi needs --midi_primer'),
     ('checkpoint', 'Note RNN checkpoint not found: '),
     ('no_resume', 'already holds a run; pass --resume'),
+    ('wrong_reward', "reward 'wrong' returned shape (2,); expected (1,)"),
+    ('unknown_reward', "unknown reward 'chord_tonez'; registered rewards: "),
+    ('unknown_weight', "--reward_weights names ['nosuch'], not rewards of "
+                       'this run'),
 ])
 def test_bad_flags_exit_2_with_one_line(concurrent_runs, workdir, case,
                                         message):
@@ -258,3 +276,28 @@ def test_resume_continues_the_run(concurrent_runs):
         after['eval_rewards'][:STEPS // EVERY + 1], before['eval_rewards'])
   assert sorted(os.listdir(resumed_dir / rl_tuner_lib.CHECKPOINT_SUBDIR)) == [
       'q-128', 'q-64', 'q-96']
+
+
+def test_a_user_reward_from_a_file_is_recorded_by_name(concurrent_runs,
+                                                      workdir):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  run = concurrent_runs[0]['user_reward']
+  assert run.returncode == 0, run.stderr[-3000:]
+  out = workdir / 'user_reward'
+  summary = json.loads((out / 'summary.json').read_text())
+  terms = {t['name']: t['weight'] for t in summary['reward_terms']}
+  assert terms['eighth_note_onsets'] == 2.0 and terms['key'] == 0.5
+  assert terms['note_rnn'] == 1.0 and len(terms) == 11
+  assert set(summary['train_reward_terms']) == set(terms)
+  assert set(summary['final_eval']['terms_per_note']) == set(terms)
+  with open(out / 'RewardTerms-q.png', 'rb') as f:
+    assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+  with np.load(out / f'q-{STEPS}.npz') as npz:
+    assert npz['train_term_eighth_note_onsets'].shape == (STEPS // EVERY,)
+    assert npz['eval_term_eighth_note_onsets'].shape == (STEPS // EVERY + 1,)
+  tags = set()
+  for event_file in (out / 'tensorboard').iterdir():
+    for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+      tags.update(value.tag for value in event.summary.value)
+  assert 'reward_terms/eighth_note_onsets' in tags
+  assert 'eval_reward_terms/eighth_note_onsets' in tags

@@ -162,6 +162,51 @@ def test_learning_rate_decays_in_steps():
   assert training.learning_rate_schedule(constant) == 0.0002
 
 
+def _adagrad_step_size(hp, iterations, name=training.OPTIMIZER_ADAGRAD):
+  """The rate one update of `make_optimizer(hp)` uses at step `iterations`.
+
+  A fresh optimizer is built on one variable v = 0, its step counter set to
+  `iterations`, and one gradient g = 1 applied. Adagrad's update is
+  v -= lr * g / sqrt(accumulator + eps) with accumulator = 0.1 + g^2 = 1.1
+  and eps = 1e-7, so lr = -v * sqrt(1.1 + 1e-7).
+  """
+  variable = tf.Variable([0.0])
+  optimizer = training.make_optimizer(hp, name)
+  optimizer.build([variable])
+  optimizer.iterations.assign(iterations)
+  optimizer.apply_gradients([(tf.constant([1.0]), variable)])
+  assert int(optimizer.iterations.numpy()) == iterations + 1
+  accumulator = training.ADAGRAD_INITIAL_ACCUMULATOR + 1.0
+  return -float(variable.numpy()[0]) * math.sqrt(accumulator + 1e-7)
+
+
+def test_optimizer_applies_the_decayed_learning_rate():
+  """The update itself uses 0.5 * 0.85 ** floor(step / decay_steps).
+
+  With decay_steps = 4 (staircase): steps 0..3 -> 0.5; 4 and 5 -> 0.5 *
+  0.85 = 0.425 (not 0.5 * 0.85 ** 1.25 at step 5); 7 -> 0.425; 8 -> 0.5 *
+  0.85 ** 2 = 0.36125. An optimizer given the initial rate (a float)
+  instead of the schedule would step by 0.5 everywhere.
+  """
+  hp = TINY_HPARAMS.replace(decay_steps=4)
+  assert (hp.initial_learning_rate, hp.decay_rate,
+          hp.exponentially_decay_learning_rate) == (0.5, 0.85, True)
+  expected = {0: 0.5, 3: 0.5, 4: 0.425, 5: 0.425, 7: 0.425, 8: 0.36125}
+  for step, rate in expected.items():
+    assert _adagrad_step_size(hp, step) == pytest.approx(rate, rel=1e-5), step
+    # The rate that training logs is the one the update uses.
+    optimizer = training.make_optimizer(hp)
+    optimizer.build([tf.Variable([0.0])])
+    optimizer.iterations.assign(step)
+    assert training._current_learning_rate(optimizer, step) == (
+        pytest.approx(rate, rel=1e-6)), step
+  # Without decay, the constant learning_rate (0.0002) at every step.
+  constant = hp.replace(exponentially_decay_learning_rate=False)
+  for step in (0, 4, 8):
+    assert _adagrad_step_size(constant, step) == pytest.approx(
+        0.0002, rel=1e-5)
+
+
 def test_unknown_optimizer_is_rejected():
   with pytest.raises(ValueError, match='adagrad, adam'):
     training.make_optimizer(TINY_HPARAMS, 'sgd')

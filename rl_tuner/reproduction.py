@@ -22,6 +22,7 @@ import numpy as np
 from note_rnn import encoding
 from note_rnn import generation
 from rl_tuner import rl_tuner_eval_metrics as metrics
+from rl_tuner import settings as settings_lib
 from rl_tuner import train_run
 
 # Algorithm -> flag file of its paper settings, inside the configs folder.
@@ -56,7 +57,7 @@ def run_settings(algorithm, configs_dir, overrides):
   """TrainSettings of one algorithm: defaults < its flag file < overrides."""
   settings = train_run.TrainSettings()
   config = os.path.join(configs_dir, CONFIG_FILES[algorithm])
-  settings = settings.replace(**train_run.read_flagfile(config))
+  settings = settings.replace(**settings_lib.read_flagfile(config))
   return settings.replace(**overrides)
 
 

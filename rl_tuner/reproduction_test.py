@@ -7,6 +7,7 @@ import pathlib
 from note_rnn import hparams as hparams_lib
 from note_rnn import model as model_lib
 from rl_tuner import reproduction
+from rl_tuner import settings as settings_lib
 from rl_tuner import train_run
 
 CONFIGS = pathlib.Path(__file__).resolve().parent.parent / 'configs'
@@ -14,7 +15,7 @@ CONFIGS = pathlib.Path(__file__).resolve().parent.parent / 'configs'
 
 def test_every_paper_config_parses_into_settings():
   for algorithm, name in reproduction.CONFIG_FILES.items():
-    values = train_run.read_flagfile(CONFIGS / name)
+    values = settings_lib.read_flagfile(CONFIGS / name)
     settings = train_run.TrainSettings().replace(**values)
     assert settings.algorithm == algorithm
     # The paper: c = 0.5, discount 0.5, 1M steps, half of them exploring.

@@ -45,6 +45,7 @@ import warnings
 
 import numpy as np
 
+from rl_tuner import melody_env
 from rl_tuner import rewards
 from rl_tuner import rewards_batch
 from rl_tuner import rl_tuner_ops as ops
@@ -117,30 +118,29 @@ def _interval_counts(interval):
 
 
 def _chunk_stats(compositions, config, tonic_note):
-  """Per-composition statistics of compositions [B, L], as arrays [B]."""
+  """Per-composition statistics of compositions [B, L], as arrays [B].
+
+  The compositions are replayed through a MelodyEnv, the environment the
+  rewards use, so statistics and rewards judge by the same rules.
+  """
   batch, length = compositions.shape
   counts = {name: np.zeros(batch, np.int64) for name in COUNT_KEYS}
-  leap_state = rewards_batch.LeapState.initial(batch)
+  env = melody_env.MelodyEnv(batch, config)
   for t in range(length):
-    history = compositions[:, :t]
     action = compositions[:, t]
-    interval, prev_note = rewards_batch.sequential_interval(
-        history, action, config)
-    for name, hit in _interval_counts(interval).items():
+    for name, hit in _interval_counts(env.interval(action)).items():
       counts[name] += hit
     counts['notes_not_in_key'] += ~config.key_mask[action]
     if t == 0:
       counts['num_starting_tonic'] += action == tonic_note
-    counts['num_repeated_notes'] += rewards_batch.detect_repeating_notes(
-        history, action, config)
-    num_unique = rewards_batch.motif_unique_notes(history, action)
-    counts['notes_in_motif'] += num_unique >= rewards.MIN_NOTES_IN_MOTIF
-    counts['notes_in_repeated_motif'] += rewards_batch.detect_repeated_motif(
-        history, action, num_unique=num_unique)
-    outcome, leap_state = rewards_batch.update_leap_state(
-        action, interval, prev_note, leap_state, is_first_note=t == 0)
+    counts['num_repeated_notes'] += env.repeats_excessively(action)
+    counts['notes_in_motif'] += (env.motif_unique_notes(action) >=
+                                 rewards.MIN_NOTES_IN_MOTIF)
+    counts['notes_in_repeated_motif'] += env.repeated_motif(action)
+    outcome = env.leap_outcome(action)
     counts['num_resolved_leaps'] += outcome == ops.LEAP_RESOLVED
     counts['num_leap_twice'] += outcome == ops.LEAP_DOUBLED
+    env.step(action)
   counts['num_high_unique'] += rewards_batch.detect_high_unique(compositions)
   counts['num_low_unique'] += rewards_batch.detect_low_unique(compositions)
   autocorrelations = {
@@ -260,7 +260,7 @@ def compute_composition_stats_reference(
 
 def compute_composition_stats(rl_tuner, num_compositions=10000,
                               composition_length=32, key=None,
-                              tonic_note=ops.C_MAJOR_TONIC):
+                              tonic_note=ops.C_MAJOR_TONIC, config=None):
   """Lets a model compose, then computes the statistics of its melodies.
 
   Contract: `rl_tuner.generate_compositions(num_compositions,
@@ -275,6 +275,8 @@ def compute_composition_stats(rl_tuner, num_compositions=10000,
     composition_length: steps per melody.
     key: classes in key (default C major).
     tonic_note: tonic class (default C4, class 14).
+    config: a rewards.MusicTheoryConfig to judge by instead of key and
+      tonic_note (RLTuner passes its own: the run's key, tonic, labels).
 
   Returns:
     stat_dict (see compute_composition_stats_for_compositions). The report
@@ -286,8 +288,12 @@ def compute_composition_stats(rl_tuner, num_compositions=10000,
   if compositions.shape != expected:
     raise ValueError(f'generate_compositions returned shape '
                      f'{compositions.shape}; expected {expected}')
-  stat_dict = compute_composition_stats_for_compositions(
-      compositions, key=key, tonic_note=tonic_note)
+  if config is not None:
+    stat_dict = compute_composition_stats_for_compositions(compositions,
+                                                           config=config)
+  else:
+    stat_dict = compute_composition_stats_for_compositions(
+        compositions, key=key, tonic_note=tonic_note)
   logging.getLogger(__name__).info('%s', get_stat_dict_string(stat_dict))
   return stat_dict
 

@@ -299,6 +299,8 @@ default_dqn_hparams = dqn_hparams.default_dqn_hparams
 # Names of the RL Tuner's choices (checked by RLTuner and the command line).
 
 ALGORITHM_NAMES = ('q', 'psi', 'g', 'pure_rl')
+# Algorithms whose reward leaves log p(a|s) out (g puts it in its value).
+ALGORITHMS_WITHOUT_LOG_P_REWARD = ('g', 'pure_rl')
 EXPLORATION_MODES = ('egreedy', 'boltzmann')
 PRIMING_MODES = ('random_note', 'random_midi', 'single_midi')
 NOTE_RNN_TYPES = ('default', 'basic_rnn')

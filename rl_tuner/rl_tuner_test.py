@@ -95,7 +95,7 @@ def test_unknown_setting_lists_the_valid_values(tmp_path, setting, valid):
 
 
 def test_single_midi_needs_an_existing_primer(tmp_path):
-  with pytest.raises(ValueError, match='needs midi_primer'):
+  with pytest.raises(ValueError, match='needs --midi_primer'):
     rl_tuner_lib.RLTuner(str(tmp_path), priming_mode='single_midi',
                          initialize_immediately=False)
   with pytest.raises(ValueError, match='midi_primer not found'):
@@ -105,7 +105,7 @@ def test_single_midi_needs_an_existing_primer(tmp_path):
 
 
 def test_random_midi_needs_existing_training_files(tmp_path):
-  with pytest.raises(ValueError, match='needs training_file_list'):
+  with pytest.raises(ValueError, match='needs --training_data_path'):
     rl_tuner_lib.RLTuner(str(tmp_path), priming_mode='random_midi',
                          initialize_immediately=False)
   with pytest.raises(ValueError, match='missing.tfrecord'):
@@ -293,34 +293,43 @@ def test_priming_modes(tmp_path, testdata_dir, priming_mode):
   assert not np.allclose(stored['state'][1], stored['state'][0])
 
 
+@pytest.mark.parametrize('batch,scaler', [(1, 0.7), (4, 2.5)])
 @pytest.mark.parametrize('mode', rewards.REWARD_MODES)
-def test_each_reward_mode_trains_with_the_modes_rewards(tmp_path, mode):
+def test_each_reward_mode_trains_with_the_modes_rewards(tmp_path, mode, batch,
+                                                        scaler):
   """The stored rewards are what rewards.collect_reward gives each note.
 
   The Reward RNN's logits at a step are its dense layer applied to the h
   part of the stored new_reward_state, so every reward can be recomputed
-  from the replay buffer with the scalar reward code.
+  from the replay buffer with the scalar reward code, melody by melody on
+  its own transitions (each beat stores melodies 0..B-1 in order).
   """
-  length, steps = 16, 64
-  rlt = make_tuner(tmp_path, reward_mode=mode, reward_scaler=0.7,
-                   num_notes_in_melody=length, output_every_nth=32)
-  rlt.train(num_steps=steps, exploration_period=32)
+  length, steps = 16, 64 * batch
+  rlt = make_tuner(tmp_path, reward_mode=mode, reward_scaler=scaler,
+                   num_notes_in_melody=length, output_every_nth=32 * batch,
+                   num_parallel_melodies=batch)
+  rlt.train(num_steps=steps, exploration_period=32 * batch)
   assert len(rlt.rewards_batched) == 2 and len(rlt.eval_avg_reward) == 3
   stored = _stored(rlt)
+  assert len(stored['reward']) == steps
   _, _, _, dense_kernel, dense_bias = rlt.reward_rnn.get_weights()
   logits = stored['new_reward_state'][:, UNITS:] @ dense_kernel + dense_bias
   config = rlt.music_theory_config
-  composition = composition_lib.Composition()
-  expected = []
-  for t in range(steps):
-    if t % length == 0:
-      composition.reset()
-    note = int(stored['new_observation'][t])
-    parts = rewards.collect_reward(composition, int(stored['observation'][t]),
-                                   note, logits[t], mode, 0.7, config)
-    expected.append(parts.total)
-    composition.append(note)
-  np.testing.assert_allclose(stored['reward'], expected, rtol=1e-5, atol=1e-4)
+  for melody in range(batch):
+    mine = np.arange(melody, steps, batch)
+    composition = composition_lib.Composition()
+    expected = []
+    for beat, t in enumerate(mine):
+      if beat % length == 0:
+        composition.reset()
+      note = int(stored['new_observation'][t])
+      parts = rewards.collect_reward(
+          composition, int(stored['observation'][t]), note, logits[t], mode,
+          scaler, config)
+      expected.append(parts.total)
+      composition.append(note)
+    np.testing.assert_allclose(stored['reward'][mine], expected, rtol=1e-5,
+                               atol=1e-4, err_msg=f'melody {melody}')
 
 
 def test_random_note_covers_all_38_classes(tmp_path):
@@ -381,9 +390,9 @@ def test_evaluation_leaves_training_state_alone(tmp_path):
   assert 0 < rlt.beat < rlt.num_notes_in_melody  # Melodies in progress.
   before = dict(
       actions=rlt.actions_executed_so_far,
-      compositions=[c.copy() for c in rlt.compositions],
+      notes=np.array(rlt.env.notes), leap=[a.copy() for a in rlt.env.leap],
       q_state=rlt._q_state.copy(), reward_state=rlt._reward_state.copy(),
-      last_obs=rlt._last_obs.copy(), env_steps=rlt.env_steps,
+      previous=rlt.env.previous.copy(), env_steps=rlt.env_steps,
       stored=rlt.experience.add_count)
   num_evals = len(rlt.eval_avg_reward)
   note_rnn, music_theory = rlt.evaluate_model(num_trials=6)
@@ -395,10 +404,12 @@ def test_evaluation_leaves_training_state_alone(tmp_path):
   assert rlt.actions_executed_so_far == before['actions']
   assert rlt.env_steps == before['env_steps']
   assert rlt.experience.add_count == before['stored']
-  assert rlt.compositions == before['compositions']
+  np.testing.assert_array_equal(rlt.env.notes, before['notes'])
+  for field, old in zip(rlt.env.leap, before['leap']):
+    np.testing.assert_array_equal(field, old)
   np.testing.assert_array_equal(rlt._q_state, before['q_state'])
   np.testing.assert_array_equal(rlt._reward_state, before['reward_state'])
-  np.testing.assert_array_equal(rlt._last_obs, before['last_obs'])
+  np.testing.assert_array_equal(rlt.env.previous, before['previous'])
 
 
 # --- Checkpoints -------------------------------------------------------------

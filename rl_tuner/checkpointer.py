@@ -1,0 +1,105 @@
+"""RL Tuner checkpoints: networks, optimizer and training state, atomically.
+
+A checkpoint is a directory `<output_dir>/checkpoints/<name>-<env_steps>/`
+holding a TensorFlow checkpoint (`ckpt*`: the three networks and Adam) and
+`training_state.json` (counters, reward accumulators, histories, the RNG
+state). It is written into a temporary directory and renamed into place, so
+a crash leaves the previous checkpoint intact; the newest KEEP are kept.
+"""
+
+import json
+import os
+import re
+import shutil
+import tempfile
+
+SUBDIR = 'checkpoints'
+KEEP = 3
+STATE_FILE = 'training_state.json'
+_NAME_RE = re.compile(r'^(?P<name>.+)-(?P<step>\d+)$')
+
+
+def checkpoint_root(output_dir):
+  """Where a run's checkpoints live."""
+  return os.path.join(output_dir, SUBDIR)
+
+
+def list_checkpoints(root):
+  """Checkpoint directories in `root`, oldest first (by environment step)."""
+  if not os.path.isdir(root):
+    return []
+  found = []
+  for entry in os.listdir(root):
+    match = _NAME_RE.match(entry)
+    path = os.path.join(root, entry)
+    if match and os.path.isfile(os.path.join(path, STATE_FILE)):
+      found.append((int(match.group('step')), path))
+  return [path for _, path in sorted(found)]
+
+
+def save(tf_checkpoint, root, name, step, training_state):
+  """Writes `<root>/<name>-<step>/` atomically; returns its path.
+
+  Args:
+    tf_checkpoint: tf.train.Checkpoint of the networks and optimizer.
+    root: the checkpoints directory.
+    name: checkpoint name stem (the algorithm).
+    step: environment steps so far.
+    training_state: JSON-serialisable dict.
+  """
+  os.makedirs(root, exist_ok=True)
+  final = os.path.join(root, f'{name}-{step}')
+  staging = tempfile.mkdtemp(dir=root, prefix='.tmp-')
+  try:
+    tf_checkpoint.write(os.path.join(staging, 'ckpt'))
+    with open(os.path.join(staging, STATE_FILE), 'w') as f:
+      json.dump(training_state, f)
+    if os.path.isdir(final):
+      shutil.rmtree(final)
+    os.replace(staging, final)
+  except BaseException:
+    shutil.rmtree(staging, ignore_errors=True)
+    raise
+  for old in list_checkpoints(root)[:-KEEP]:
+    shutil.rmtree(old, ignore_errors=True)
+  return final
+
+
+def find(directory, checkpoint_name=None):
+  """The checkpoint directory to restore from.
+
+  Args:
+    directory: a run's output directory, or a checkpoint directory itself.
+    checkpoint_name: a directory name inside `<directory>/checkpoints`;
+      default the newest.
+
+  Raises:
+    FileNotFoundError: there is none.
+  """
+  if os.path.isfile(os.path.join(directory, STATE_FILE)):
+    return directory
+  root = checkpoint_root(directory)
+  if checkpoint_name is not None:
+    path = os.path.join(root, checkpoint_name)
+  else:
+    found = list_checkpoints(root)
+    if not found:
+      raise FileNotFoundError(f'no RL Tuner checkpoint in {root}')
+    path = found[-1]
+  if not os.path.isfile(os.path.join(path, STATE_FILE)):
+    raise FileNotFoundError(f'no RL Tuner checkpoint at {path}')
+  return path
+
+
+def read(tf_checkpoint, path):
+  """Restores the networks and optimizer; returns the training state."""
+  with open(os.path.join(path, STATE_FILE)) as f:
+    state = json.load(f)
+  tf_checkpoint.read(os.path.join(path, 'ckpt')).assert_consumed()
+  return state
+
+
+def read_state(path):
+  """The training state of a checkpoint directory, networks untouched."""
+  with open(os.path.join(path, STATE_FILE)) as f:
+    return json.load(f)

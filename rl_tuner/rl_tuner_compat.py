@@ -1,0 +1,286 @@
+"""The original RLTuner's one-melody attributes and reward methods.
+
+Magenta code reads and sets the first melody through `composition`, `beat`,
+`composition_direction`, `leapt_from` and `steps_since_last_leap`, and calls
+`reward_key(action)`, `collect_reward(obs, action, reward_scores)` and the
+other reward_* / detect_* methods. `OriginalRewardMethods` keeps those names
+on `RLTuner`: each is a one-line call of the batched rule in
+`builtin_rewards` on the tuner's `MelodyEnv`, for melody 0. Setting a
+melody's notes of another length needs num_parallel_melodies == 1 (all
+melodies of the environment share one length).
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+
+from rl_tuner import builtin_rewards as rules
+from rl_tuner import melody_env
+from rl_tuner import rewards as reference
+
+
+def get_next_file_name(directory, prefix, extension):
+  """`directory/prefix.extension`, or prefix1, prefix2... if it exists."""
+  name = os.path.join(directory, f'{prefix}.{extension}')
+  i = 0
+  while os.path.exists(name):
+    i += 1
+    name = os.path.join(directory, f'{prefix}{i}.{extension}')
+  return name
+
+
+class _FirstMelodyNotes(list):
+  """Melody 0's notes as a list; changing the list changes the melody."""
+
+  def __init__(self, tuner):
+    super().__init__(int(n) for n in tuner.env.notes[0])
+    self._tuner = tuner
+
+  def append(self, note):
+    super().append(int(note))
+    self._tuner._append_first(int(note))  # pylint: disable=protected-access
+
+  def _changed(self):
+    self._tuner.composition = list(self)
+
+  def extend(self, notes):
+    super().extend(int(n) for n in notes)
+    self._changed()
+
+  def __iadd__(self, notes):
+    self.extend(notes)
+    return self
+
+  def __setitem__(self, index, value):
+    super().__setitem__(index, value)
+    self._changed()
+
+  def pop(self, index=-1):
+    value = super().pop(index)
+    self._changed()
+    return value
+
+  def clear(self):
+    super().clear()
+    self._changed()
+
+
+def _leap_field(index, name):
+  def get(self):
+    value = int(self.env.leap[index][0])
+    return None if index == 1 and value == melody_env.NO_NOTE else value
+
+  def set_(self, value):
+    arrays = [np.array(a) for a in self.env.leap]
+    arrays[index][0] = (melody_env.NO_NOTE if value is None else int(value))
+    self.env.leap = melody_env.LeapState(*arrays)
+  return property(get, set_, doc=f'{name} of the first melody in progress.')
+
+
+class OriginalRewardMethods:
+  """The original's one-melody state and reward methods (see module doc).
+
+  Expects `self.env` (MelodyEnv), `self.music_theory_config`,
+  `self.num_parallel_melodies` and the reward accumulators.
+  """
+
+  # --- The first melody ------------------------------------------------------
+
+  @property
+  def composition(self):
+    """Notes (class ints) of the first melody in progress (a live list)."""
+    return _FirstMelodyNotes(self)
+
+  @composition.setter
+  def composition(self, notes):
+    notes = [int(n) for n in notes]
+    env = self.env
+    if env.batch_size == 1:
+      rows = np.array([notes], np.int64).reshape(1, -1)
+    elif len(notes) == env.length:
+      rows = np.array(env.notes)
+      rows[0] = notes
+    else:
+      raise ValueError('setting the composition to another length needs '
+                       'num_parallel_melodies == 1')
+    previous = np.array(env.previous)
+    env.load(rows, beat=env.beat)
+    env.previous = previous
+
+  def _append_first(self, note):
+    """composition.append: one more note, beat and leap state kept."""
+    env = self.env
+    if env.batch_size != 1:
+      self.composition = list(self.composition) + [note]
+      return
+    beat, previous = env.beat, env.previous
+    env.append([note])
+    env.beat, env.previous = beat, previous
+
+  beat = property(lambda self: self.env.beat,
+                  lambda self, value: setattr(self.env, 'beat', int(value)),
+                  doc='Beat (step) of the melodies in progress.')
+  composition_direction = _leap_field(0, 'Direction of the pending leap')
+  leapt_from = _leap_field(1, 'Class the pending leap started from')
+  steps_since_last_leap = _leap_field(2, 'Steps since the last leap')
+
+  # --- Rewards -----------------------------------------------------------------
+
+  def _config(self, **changes):
+    """The music-theory config with the given fields replaced (if set)."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+      return self.music_theory_config
+    return dataclasses.replace(self.music_theory_config, **changes)
+
+  def _actions(self, action):
+    """int [B] of `action` (class or one-hot) for every melody."""
+    return np.full(self.env.batch_size, reference.as_class(action), np.int64)
+
+  def _first(self, rule, action, **kwargs):
+    """The batched `rule` for melody 0."""
+    return float(rule(self.env, self._actions(action), **kwargs)[0])
+
+  def _commit_first_leap(self, actions, config=None):
+    """Keeps the leap state after `actions` for melody 0 only."""
+    env = self.env
+    before = [np.array(a) for a in env.leap]
+    env.commit_leap(actions, config)
+    for field, old in zip(env.leap, before):
+      old[0] = field[0]
+    env.leap = melody_env.LeapState(*before)
+
+  def collect_reward(self, obs, action, reward_scores):
+    """Reward of the first melody playing `action` after `obs`.
+
+    Adds to the reward accumulators like the original.
+
+    Args:
+      obs: one-hot [38] previous note; action: one-hot [38] note played;
+      reward_scores: Reward RNN logits [38].
+
+    Returns:
+      The float reward.
+    """
+    env = self.env
+    previous = np.array(env.previous)
+    previous[0] = reference.as_class(obs)
+    env.previous = previous
+    actions = self._actions(action)
+    log_probs = melody_env.log_softmax(
+        np.tile(np.asarray(reward_scores, np.float64), (env.batch_size, 1)))
+    parts = env.rewards.evaluate(env, actions, log_probs)
+    if 'leap' in self.reward_set.term_names:
+      self._commit_first_leap(actions)
+    self.note_rnn_reward_last_n += float(parts.note_rnn[0])
+    self.music_theory_reward_last_n += float(parts.music_theory[0])
+    return float(parts.total[0])
+
+  def reward_from_reward_rnn_scores(self, action, reward_scores):
+    """log p(action) under the Reward RNN's logits [38]."""
+    log_probs = melody_env.log_softmax(np.atleast_2d(reward_scores))
+    return float(log_probs[0, reference.as_class(action)])
+
+  def reward_music_theory(self, action):
+    """Sum of all music-theory rewards; updates the leap state."""
+    actions = self._actions(action)
+    total = 0.0
+    for name in rules.MUSIC_THEORY:
+      total = total + rules.RULES[name](self.env, actions)
+    self._commit_first_leap(actions)
+    return float(total[0])
+
+  def reward_scale(self, obs, action, scale=None):
+    table = rules.scale_table(self._config(scale=scale))
+    return float(table[reference.as_class(obs), reference.as_class(action)])
+
+  def reward_key_distribute_prob(self, action, key=None):
+    return self._first(rules.key_distribute_prob, action,
+                       config=self._config(key=key))
+
+  def reward_key(self, action, penalty_amount=-1.0, key=None):
+    return self._first(rules.key, action, penalty_amount=penalty_amount,
+                       config=self._config(key=key))
+
+  def reward_tonic(self, action, tonic_note=None, reward_amount=3.0):
+    return self._first(rules.tonic, action, reward_amount=reward_amount,
+                       config=self._config(tonic=tonic_note))
+
+  def reward_non_repeating(self, action):
+    return self._first(rules.non_repeating, action)
+
+  def detect_repeating_notes(self, action_note):
+    return bool(self.env.repeats_excessively(self._actions(action_note))[0])
+
+  def reward_penalize_repeating(self, action, penalty_amount=-100.0):
+    return self._first(rules.repeating, action, penalty_amount=penalty_amount)
+
+  def reward_penalize_autocorrelation(self, action, penalty_weight=3.0):
+    return self._first(rules.autocorr, action, penalty_weight=penalty_weight)
+
+  def detect_last_motif(self, composition=None, bar_length=8):
+    if composition is None:
+      composition = self.composition
+    return reference.detect_last_motif(composition, bar_length=bar_length)
+
+  def reward_motif(self, action, reward_amount=3.0):
+    return self._first(rules.motif, action, reward_amount=reward_amount)
+
+  def detect_repeated_motif(self, action, bar_length=8):
+    actions = self._actions(action)
+    if bar_length != reference.MOTIF_BAR_LENGTH:
+      raise ValueError('bar_length other than 8 is not supported')
+    if not self.env.repeated_motif(actions)[0]:
+      return False, None
+    return True, [int(n) for n in self.env.melody_with(actions)[0, -8:]]
+
+  def reward_repeated_motif(self, action, bar_length=8, reward_amount=4.0):
+    if bar_length != reference.MOTIF_BAR_LENGTH:
+      raise ValueError('bar_length other than 8 is not supported')
+    return self._first(rules.repeated_motif, action,
+                       reward_amount=reward_amount)
+
+  def detect_sequential_interval(self, action, key=None):
+    """(interval code, action class, previous pitch) of the first melody."""
+    actions = self._actions(action)
+    if self.env.length == 0:
+      return 0, None, None
+    interval = self.env.interval(actions, self._config(key=key))[0]
+    prev = int(self.env.last_pitch[0])
+    if prev == melody_env.NO_NOTE:
+      prev = int(self.env.notes[0, 0])
+    code = float(interval)
+    return (int(code) if code == int(code) else code), int(actions[0]), prev
+
+  def reward_preferred_intervals(self, action, scaler=5.0, key=None):
+    return self._first(rules.preferred_intervals, action, scaler=scaler,
+                       config=self._config(key=key))
+
+  def detect_high_unique(self, composition):
+    return reference.detect_high_unique(composition)
+
+  def detect_low_unique(self, composition):
+    return reference.detect_low_unique(composition)
+
+  def reward_high_low_unique(self, action, reward_amount=3.0):
+    return self._first(rules.high_low_unique, action,
+                       reward_amount=reward_amount)
+
+  def detect_leap_up_back(self, action, steps_between_leaps=6):
+    if steps_between_leaps != reference.STEPS_BETWEEN_LEAPS:
+      raise ValueError('steps_between_leaps other than 6 is not supported')
+    actions = self._actions(action)
+    outcome = int(self.env.leap_outcome(actions)[0])
+    self._commit_first_leap(actions)
+    return outcome
+
+  def reward_leap_up_back(self, action, resolving_leap_bonus=5.0,
+                          leaping_twice_punishment=-5.0):
+    actions = self._actions(action)
+    value = self._first(rules.leap, action,
+                        resolving_leap_bonus=resolving_leap_bonus,
+                        leaping_twice_punishment=leaping_twice_punishment)
+    self._commit_first_leap(actions)
+    return value
+
