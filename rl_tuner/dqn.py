@@ -19,6 +19,8 @@ import collections
 
 import tensorflow as tf
 
+from rl_tuner import rl_tuner_ops
+
 
 def _max_value(next_q, unused_reward_log_probs):
   return tf.reduce_max(next_q, axis=-1)
@@ -45,8 +47,7 @@ ALGORITHMS = {
     'g': Algorithm(_g_value, True, True, 'music_theory_only'),
     'pure_rl': Algorithm(_max_value, False, False, 'music_theory_only'),
 }
-# The original also accepted 'default' for Q learning.
-ALGORITHM_ALIASES = {'default': 'q'}
+ALGORITHM_ALIASES = rl_tuner_ops.ALGORITHM_ALIASES
 
 
 def get_algorithm(name):

@@ -57,9 +57,6 @@ CHECKPOINTS_TO_KEEP = checkpointer.KEEP
 list_checkpoints = checkpointer.list_checkpoints
 HISTORY_KEYS = reward_history.HISTORY_KEYS
 TERM_HISTORY_KEYS = reward_history.TERM_HISTORY_KEYS
-# Constructor arguments that are objects rather than settings.
-_OBJECT_ARGUMENTS = ('dqn_hparams', 'note_rnn_hparams', 'music_theory_config',
-                     'training_file_list', 'rewards')
 
 RLTunerError = settings_lib.UsageError
 primer_classes = priming.melody_pipeline.primer_classes
@@ -153,18 +150,9 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
           f'input_size and num_actions must be {rl_tuner_ops.NUM_CLASSES} '
           f'(the melody encoding); got {input_size} and {num_actions}')
     if settings is None:
-      given = dict(locals())
+      settings = settings_lib.from_arguments(locals())
       if isinstance(note_rnn_hparams, str):
-        given['note_rnn_hparams'] = note_rnn_hparams
         note_rnn_hparams = None
-      if isinstance(reward_weights, dict):
-        given['reward_weights'] = ','.join(
-            f'{k}={v}' for k, v in reward_weights.items())
-      given['algorithm'] = dqn.ALGORITHM_ALIASES.get(algorithm, algorithm)
-      settings = settings_lib.TrainSettings(**{
-          name: given[name] for name in settings_lib.field_names()
-          if (given.get(name) is not None or name == 'seed') and
-          name not in _OBJECT_ARGUMENTS})
     if resolved is None:
       resolved = settings_lib.resolve(
           settings, dqn_hparams=dqn_hparams,
@@ -268,20 +256,6 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     self._reward_state = np.zeros((batch, self.reward_rnn.state_size),
                                   np.float32)
 
-  @property
-  def priming_states(self):
-    return self.primer.priming_states
-
-  @property
-  def priming_notes(self):
-    return self.primer.priming_notes
-
-  def get_priming_melodies(self):
-    """Runs training melodies through the Q-network for 'random_midi'."""
-    self.primer = priming.Primer(
-        'random_midi', self.q_network, self.num_actions,
-        training_files=self.training_file_list, rng=self.rng)
-
   def prime_internal_models(self):
     """Primes every melody in progress; returns melody 0's first observation.
 
@@ -292,25 +266,6 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
         self.num_parallel_melodies, self.rng)
     self.env.previous = observations
     return policy.one_hot(observations[0])
-
-  def prime_internal_model(self, model):
-    """Primes one network's state (all melodies); returns the observation.
-
-    Args:
-      model: self.q_network, self.target_q_network or self.reward_rnn.
-    """
-    observations, q_state, reward_state = self.primer.prime(
-        self.num_parallel_melodies, self.rng)
-    if model is self.reward_rnn:
-      self._reward_state = reward_state
-    else:
-      self._q_state = q_state
-    self.env.previous = observations
-    return policy.one_hot(observations[0])
-
-  def get_random_note(self):
-    """One-hot [38] of a class drawn uniformly from all 38 classes."""
-    return policy.one_hot(self.rng.integers(0, self.num_actions))
 
   def reset_composition(self):
     """Starts every melody over at beat 0 with no notes and no leap."""

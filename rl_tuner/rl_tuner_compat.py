@@ -1,4 +1,4 @@
-"""The original RLTuner's one-melody attributes and reward methods.
+"""The original RLTuner's one-melody attributes, priming and reward methods.
 
 Magenta code reads and sets the first melody through `composition`, `beat`,
 `composition_direction`, `leapt_from` and `steps_since_last_leap`, and calls
@@ -17,6 +17,8 @@ import numpy as np
 
 from rl_tuner import builtin_rewards as rules
 from rl_tuner import melody_env
+from rl_tuner import policy
+from rl_tuner import priming
 from rl_tuner import rewards as reference
 
 
@@ -81,8 +83,9 @@ def _leap_field(index, name):
 class OriginalRewardMethods:
   """The original's one-melody state and reward methods (see module doc).
 
-  Expects `self.env` (MelodyEnv), `self.music_theory_config`,
-  `self.num_parallel_melodies` and the reward accumulators.
+  Expects `self.env` (MelodyEnv), `self.primer`, `self.rng`,
+  `self.music_theory_config`, `self.num_parallel_melodies` and the reward
+  accumulators.
   """
 
   # --- The first melody ------------------------------------------------------
@@ -124,6 +127,41 @@ class OriginalRewardMethods:
   composition_direction = _leap_field(0, 'Direction of the pending leap')
   leapt_from = _leap_field(1, 'Class the pending leap started from')
   steps_since_last_leap = _leap_field(2, 'Steps since the last leap')
+
+  # --- Priming ---------------------------------------------------------------
+
+  @property
+  def priming_states(self):
+    return self.primer.priming_states
+
+  @property
+  def priming_notes(self):
+    return self.primer.priming_notes
+
+  def get_priming_melodies(self):
+    """Runs training melodies through the Q-network for 'random_midi'."""
+    self.primer = priming.Primer(
+        'random_midi', self.q_network, self.num_actions,
+        training_files=self.training_file_list, rng=self.rng)
+
+  def prime_internal_model(self, model):
+    """Primes one network's state (all melodies); returns the observation.
+
+    Args:
+      model: self.q_network, self.target_q_network or self.reward_rnn.
+    """
+    observations, q_state, reward_state = self.primer.prime(
+        self.num_parallel_melodies, self.rng)
+    if model is self.reward_rnn:
+      self._reward_state = reward_state
+    else:
+      self._q_state = q_state
+    self.env.previous = observations
+    return policy.one_hot(observations[0])
+
+  def get_random_note(self):
+    """One-hot [38] of a class drawn uniformly from all 38 classes."""
+    return policy.one_hot(self.rng.integers(0, self.num_actions))
 
   # --- Rewards -----------------------------------------------------------------
 

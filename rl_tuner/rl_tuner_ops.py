@@ -299,6 +299,8 @@ default_dqn_hparams = dqn_hparams.default_dqn_hparams
 # Names of the RL Tuner's choices (checked by RLTuner and the command line).
 
 ALGORITHM_NAMES = ('q', 'psi', 'g', 'pure_rl')
+# The original also accepted 'default' for Q learning.
+ALGORITHM_ALIASES = {'default': 'q'}
 # Algorithms whose reward leaves log p(a|s) out (g puts it in its value).
 ALGORITHMS_WITHOUT_LOG_P_REWARD = ('g', 'pure_rl')
 EXPLORATION_MODES = ('egreedy', 'boltzmann')

@@ -176,6 +176,32 @@ class TrainSettings:
     return cls(**known)
 
 
+# RLTuner constructor arguments that are objects rather than settings.
+_OBJECT_ARGUMENTS = ('dqn_hparams', 'music_theory_config',
+                     'training_file_list', 'rewards')
+
+
+def from_arguments(arguments):
+  """TrainSettings from the RLTuner constructor's arguments, by name.
+
+  Arguments named like a setting become it (None: the setting's default,
+  except seed, where None means unseeded); note_rnn_hparams counts when it
+  is a string, reward_weights may be a dict.
+  """
+  given = dict(arguments)
+  if not isinstance(given.get('note_rnn_hparams'), str):
+    given['note_rnn_hparams'] = None
+  weights = given.get('reward_weights')
+  if isinstance(weights, dict):
+    given['reward_weights'] = ','.join(f'{k}={v}' for k, v in weights.items())
+  algorithm = given.get('algorithm')
+  given['algorithm'] = rl_tuner_ops.ALGORITHM_ALIASES.get(algorithm, algorithm)
+  return TrainSettings(**{
+      name: given[name] for name in field_names()
+      if name in given and (given[name] is not None or name == 'seed') and
+      name not in _OBJECT_ARGUMENTS})
+
+
 def field_names():
   return tuple(f.name for f in dataclasses.fields(TrainSettings))
 
