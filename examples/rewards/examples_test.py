@@ -2,15 +2,14 @@
 own statistic the right way (the embedded Note RNN, 6,000 steps of Q
 learning with 16 melodies, the reward plus log p)."""
 
-import importlib.util
 import pathlib
 
 import numpy as np
 import pytest
 
-from rl_tuner import reward_api
-from rl_tuner import rl_tuner as rl_tuner_lib
 from rl_tuner import rewards
+
+import tune_examples  # pylint: disable=g-bad-import-order
 
 HERE = pathlib.Path(__file__).resolve().parent
 STEPS = 6000
@@ -18,25 +17,13 @@ NUM_COMPOSITIONS = 2000
 
 
 def _module(name):
-  spec = importlib.util.spec_from_file_location(f'example_{name}',
-                                                HERE / f'{name}.py')
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return tune_examples.load_module(name)
 
 
 def _tune(tmp_path, spec, options=None):
-  """(statistic melodies before, after) of a short run with the reward."""
-  reward = reward_api.load(spec, options=options)
-  rlt = rl_tuner_lib.RLTuner(
-      str(tmp_path), reward_mode='custom', rewards=[reward],
-      exploration_mode='egreedy', output_every_nth=10**9,
-      num_parallel_melodies=16, seed=0, num_eval_compositions=16,
-      dqn_hparams={'minibatch_size': 32, 'train_every_nth': 5,
-                   'discount_rate': 0.5, 'target_network_update_rate': 0.01})
-  before = rlt.generate_compositions(NUM_COMPOSITIONS)
-  rlt.train(num_steps=STEPS, exploration_period=STEPS // 2)
-  return before, rlt.generate_compositions(NUM_COMPOSITIONS)
+  """(melodies before, after) of a short run with the reward."""
+  return tune_examples.tune(str(tmp_path), spec, options, STEPS,
+                            NUM_COMPOSITIONS, seed=0)
 
 
 @pytest.mark.slow
