@@ -25,11 +25,6 @@ from rl_tuner import reward_api
 from rl_tuner import rl_tuner as rl_tuner_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
-flags.DEFINE_string('output_dir', '', 'Where MIDI and piano rolls go.')
-flags.DEFINE_integer('training_steps', 6000, 'Environment steps per example.')
-flags.DEFINE_integer('num_compositions', 2000,
-                     'Melodies the statistics are measured on.')
-flags.DEFINE_integer('seed', 0, 'Seed of the runs.')
 FLAGS = flags.FLAGS
 
 NUM_SAMPLES = 4
@@ -92,5 +87,16 @@ def main(argv):
                                titles=titles)
 
 
+def define_flags():
+  """The script's flags (defined only when run, not when imported)."""
+  flags.DEFINE_string('output_dir', '', 'Where MIDI and piano rolls go.')
+  flags.DEFINE_integer('training_steps', 6000,
+                       'Environment steps per example.')
+  flags.DEFINE_integer('num_compositions', 2000,
+                       'Melodies the statistics are measured on.')
+  flags.DEFINE_integer('seed', 0, 'Seed of the runs.')
+
+
 if __name__ == '__main__':
+  define_flags()
   app.run(main)
