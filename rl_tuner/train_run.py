@@ -6,14 +6,13 @@ run's tuner. The command-line tools and the paper reproduction share these,
 so a flag file means the same everywhere.
 """
 
-import dataclasses
 import json
 import logging
 import os
 import time
-import typing
 
 from note_rnn import encoding
+from rl_tuner import checkpointer
 from rl_tuner import settings as settings_lib
 
 SUMMARY_NAME = 'summary.json'
@@ -70,11 +69,10 @@ def write_statistics(rlt, num_compositions, output_dir, name):
 
 def run(settings):
   """Trains (or resumes), then writes every output. Returns the summary."""
-  from rl_tuner import rl_tuner as rl_tuner_lib  # pylint: disable=g-import-not-at-top
   resolved = settings_lib.resolve(settings)
   output_dir = settings.output_dir
-  has_checkpoint = bool(rl_tuner_lib.list_checkpoints(
-      os.path.join(output_dir, rl_tuner_lib.CHECKPOINT_SUBDIR)))
+  has_checkpoint = bool(checkpointer.list_checkpoints(
+      checkpointer.checkpoint_root(output_dir)))
   if has_checkpoint and not settings.resume:
     raise UsageError(f'{output_dir} already holds a run; pass --resume to '
                      'continue it or choose another --output_dir')
