@@ -8,8 +8,17 @@ Melodies are extracted as Magenta's melody_rnn pipeline does (see
 and written as `training_melodies.tfrecord` and `eval_melodies.tfrecord`
 (tf.train.SequenceExample, Magenta's layout) in --output_dir. Whole source
 files go to one split. A summary of what was read, skipped and kept is
-printed at the end. Exit status: 0 on success, 2 on bad flags or when no
-melody was found.
+printed at the end; every file that failed, with its reason, is listed in
+`failed_files.txt` beside the outputs.
+
+Bad input fails only its own file: files or NoteSequences over the bounds
+of `melody_pipeline` (MAX_INPUT_BYTES, MAX_INPUT_NOTES, MAX_INPUT_STEPS)
+are refused before they are expanded (`file_too_large`, `too_many_notes`,
+`too_many_steps`); a file that kills its worker process again when retried
+alone is `worker_crashed`. ABC files are decoded as ABC tools do (a byte
+order mark, an `%abc-charset` / `I:abc-charset` line, else UTF-8, then
+Windows-1252 / latin-1). Exit status: 0 on success, 2 on bad flags or when
+no melody was found.
 """
 
 import os
@@ -34,8 +43,8 @@ flags.DEFINE_string(
     'or a TFRecord file of NoteSequences (.tfrecord).')
 flags.DEFINE_string(
     'output_dir', None,
-    'Folder for training_melodies.tfrecord and eval_melodies.tfrecord '
-    '(created if missing; existing files are replaced).')
+    'Folder for training_melodies.tfrecord, eval_melodies.tfrecord and '
+    'failed_files.txt (created if missing; existing files are replaced).')
 flags.DEFINE_float(
     'eval_ratio', melody_pipeline.DEFAULT_EVAL_RATIO,
     'Fraction of source files (or NoteSequence records) whose melodies go to '

@@ -5,6 +5,7 @@ import importlib.util
 import io
 import os
 import pathlib
+import resource
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import tensorflow as tf
 
 from note_rnn import encoding
 from note_rnn import melody_pipeline as mp
+from note_rnn import melody_pipeline_test as mp_test
 from note_rnn import sequence_example_io as sio
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_create_dataset.py'
@@ -83,6 +85,9 @@ def test_stats_on_testdata(testdata_run):
 
 def test_output_files_hold_the_melodies(testdata_run):
   stats, output_dir, _ = testdata_run
+  assert stats.failed_files_path == str(output_dir / mp.FAILED_FILES_FILENAME)
+  assert (output_dir / mp.FAILED_FILES_FILENAME).read_text() == (
+      'corrupt.mid\tunreadable_midi\nempty.mid\tno_notes\n')
   training = sio.read_class_sequences(output_dir / mp.TRAINING_FILENAME)
   evaluation = sio.read_class_sequences(output_dir / mp.EVAL_FILENAME)
   assert len(training) == stats.training_melodies
@@ -114,6 +119,48 @@ def test_same_seed_gives_identical_bytes(testdata_run, tmp_path):
   assert _read_bytes(tmp_path / 'other') != _read_bytes(output_dir)
 
 
+def test_every_failed_file_is_listed_in_the_output_folder(tmp_path):
+  corpus = tmp_path / 'corpus'
+  corpus.mkdir()
+  shutil.copy(REPO_ROOT / 'testdata' / 'c_major.mid', corpus)
+  failed = mp.MAX_FAILED_FILES_LISTED + 5
+  for i in range(failed):
+    shutil.copy(REPO_ROOT / 'testdata' / 'corrupt.mid',
+                corpus / f'bad{i:02d}.mid')
+  stats = _create(corpus, tmp_path / 'out')
+  listed = (tmp_path / 'out' / mp.FAILED_FILES_FILENAME).read_text()
+  assert listed.splitlines() == [f'bad{i:02d}.mid\tunreadable_midi'
+                                 for i in range(failed)]
+  summary = stats.summary()
+  assert (f'... and 5 more (all in {tmp_path / "out" / "failed_files.txt"})'
+          in summary)
+  assert f'failed files list:      {failed} -> ' in summary
+  # No temporary file is left beside the outputs.
+  assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == sorted(
+      [mp.EVAL_FILENAME, mp.FAILED_FILES_FILENAME, mp.TRAINING_FILENAME])
+
+
+def test_a_file_that_kills_its_worker_fails_alone(tmp_path):
+  # Workers import the task function's module (melody_pipeline_test, free
+  # of TensorFlow); it kills its worker on files named *crash*.
+  corpus = tmp_path / 'corpus'
+  corpus.mkdir()
+  shutil.copy(REPO_ROOT / 'testdata' / 'c_major.mid', corpus)
+  shutil.copy(REPO_ROOT / 'testdata' / 'abc' / 'tunes.abc', corpus)
+  shutil.copy(REPO_ROOT / 'testdata' / 'g_major.mid', corpus / 'crash.mid')
+  # Each worker start imports note_seq (seconds): the pool breaks twice,
+  # with the tasks in flight, then with crash.mid alone.
+  progress = io.StringIO()
+  stats = _create(corpus, tmp_path / 'out', num_workers=2, eval_ratio=0.0,
+                  run_task=mp_test.crash_on_marker, progress_stream=progress)
+  assert '3/3 files' in progress.getvalue()
+  assert stats.files_read == 2
+  assert stats.failed_files == [('crash.mid', mp.FILE_WORKER_CRASHED)]
+  assert stats.melodies_kept == stats.training_melodies == 4
+  assert (tmp_path / 'out' / mp.FAILED_FILES_FILENAME).read_text() == (
+      'crash.mid\tworker_crashed\n')
+
+
 def test_split_keeps_each_source_whole(tmp_path):
   corpus = tmp_path / 'corpus'
   corpus.mkdir()
@@ -143,11 +190,16 @@ def test_note_sequence_tfrecord_input(tmp_path):
       writer.write(sequence.SerializeToString())
     writer.write(b'not a note sequence')
     writer.write(b'')  # An empty NoteSequence: no notes.
+    # A last note of a billion seconds: refused before it is expanded.
+    bomb = sequences[0].__deepcopy__()
+    bomb.notes[-1].end_time = 1e9
+    writer.write(bomb.SerializeToString())
   stats = _create(path, tmp_path / 'out', eval_ratio=0.0)
   assert stats.files_found == stats.files_read == 1
-  assert stats.sequences == 4
+  assert stats.sequences == 5
   assert stats.sequences_skipped == {mp.SEQUENCE_BAD_RECORD: 1,
-                                     mp.SEQUENCE_NO_NOTES: 1}
+                                     mp.SEQUENCE_NO_NOTES: 1,
+                                     mp.INPUT_TOO_MANY_STEPS: 1}
   assert stats.melodies_kept == stats.training_melodies == 3
   assert stats.sources_with_melodies == 2  # Each record is a source.
   melodies = sio.read_class_sequences(tmp_path / 'out' / mp.TRAINING_FILENAME)
@@ -242,3 +294,35 @@ def test_script_on_empty_folder_exits_2(tmp_path):
   assert len(errors) == 1
   assert 'no .abc/.mid/.midi/.tfrecord file found' in errors[0]
   assert not result.stdout
+
+
+# Address space for the tool (TensorFlow reserves far more than it uses;
+# a run over testdata/ peaked at 1.7 GiB of address space, 0.7 GiB RSS).
+# Unbounded, the ABC bomb alone asks for 16 GB in one allocation.
+TOOL_ADDRESS_SPACE_LIMIT = 8 << 30
+
+
+def _limit_address_space():
+  resource.setrlimit(resource.RLIMIT_AS,
+                     (TOOL_ADDRESS_SPACE_LIMIT, TOOL_ADDRESS_SPACE_LIMIT))
+
+
+def test_script_drops_bomb_files_under_a_memory_limit(tmp_path):
+  expected = mp_test.write_bomb_corpus(tmp_path / 'corpus')
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  result = subprocess.run(
+      [sys.executable, str(SCRIPT), f'--input={tmp_path / "corpus"}',
+       f'--output_dir={tmp_path / "out"}', '--num_workers=1',
+       '--eval_ratio=0'],
+      cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+      timeout=SUBPROCESS_TIMEOUT_S, check=False,
+      preexec_fn=_limit_address_space)
+  assert result.returncode == 0, result.stderr[-3000:]
+  for name, reason in expected.items():
+    assert f'failed: {name} ({reason})' in result.stdout
+  listed = (tmp_path / 'out' / mp.FAILED_FILES_FILENAME).read_text()
+  assert listed == ''.join(f'{name}\t{reason}\n'
+                           for name, reason in sorted(expected.items()))
+  # The good files' melodies are written.
+  melodies = sio.read_class_sequences(tmp_path / 'out' / mp.TRAINING_FILENAME)
+  assert [len(m) for m in melodies] == [128, 128]

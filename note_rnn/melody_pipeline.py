@@ -18,9 +18,15 @@ The steps follow Magenta's `melody_rnn_pipeline` for one NoteSequence:
 
 `create_dataset` runs this over a folder, glob or NoteSequence TFRecord and
 writes Magenta-layout SequenceExample TFRecords (`note_rnn.sequence_example_io`)
-split into training and evaluation sets by source file.
+split into training and evaluation sets by source file, and the list of
+failed files. Bad input fails only itself: inputs are bounded before they
+are expanded (`MAX_INPUT_BYTES`, `MAX_INPUT_NOTES`, `MAX_INPUT_STEPS`), a
+file that kills its worker process is retried alone and then failed
+(`run_tasks`), and ABC bytes are decoded as ABC tools do (`decode_abc`).
 """
 
+import bisect
+import codecs
 import collections
 import concurrent.futures
 import dataclasses
@@ -29,13 +35,17 @@ import math
 import multiprocessing
 import os
 import random
+import re
 import sys
+import tempfile
 import time
 import warnings
 
 from note_seq import abc_parser
+from note_seq import constants
 from note_seq import events_lib
 from note_seq import melodies_lib
+from note_seq import midi_io
 from note_seq import sequences_lib
 from note_seq.protobuf import music_pb2
 import numpy as np
@@ -47,12 +57,16 @@ DEFAULT_MIN_BARS = 7
 DEFAULT_MAX_STEPS = 512
 DEFAULT_MIN_UNIQUE_PITCHES = 5
 DEFAULT_GAP_BARS = 1.0
+# note_seq's tempo for a sequence without one.
+DEFAULT_QPM = constants.DEFAULT_QUARTERS_PER_MINUTE
 # Fraction of source files set aside for evaluation.
 DEFAULT_EVAL_RATIO = 0.1
 
 # Output file names (Magenta's melody_rnn dataset names).
 TRAINING_FILENAME = 'training_melodies.tfrecord'
 EVAL_FILENAME = 'eval_melodies.tfrecord'
+# Every failed input file, one `key<TAB>reason` line each, sorted.
+FAILED_FILES_FILENAME = 'failed_files.txt'
 
 # Input kinds, chosen by file extension (compared in lower case).
 KIND_MIDI = 'midi'
@@ -71,6 +85,13 @@ FILE_UNREADABLE_ABC = 'unreadable_abc'
 FILE_ABC_ALL_TUNES_FAILED = 'abc_parse_error'
 FILE_UNREADABLE_TFRECORD = 'unreadable_tfrecord'
 FILE_NO_NOTES = 'no_notes'
+FILE_WORKER_CRASHED = 'worker_crashed'
+FILE_OUT_OF_MEMORY = 'out_of_memory'
+# Why an input (a file, or one NoteSequence in it) is refused before it is
+# expanded: see MAX_INPUT_BYTES, MAX_INPUT_NOTES, MAX_INPUT_STEPS.
+INPUT_TOO_LARGE = 'file_too_large'
+INPUT_TOO_MANY_NOTES = 'too_many_notes'
+INPUT_TOO_MANY_STEPS = 'too_many_steps'
 # Why one NoteSequence (or a time-change piece of it) yielded no melody
 # candidates.
 SEQUENCE_ABC_TUNE_PARSE_ERROR = 'abc_tune_parse_error'
@@ -95,8 +116,25 @@ TASKS_IN_FLIGHT_PER_WORKER = 4
 # Seconds between progress lines: on a terminal (rewritten in place) / in logs.
 PROGRESS_INTERVAL_TTY_S = 0.5
 PROGRESS_INTERVAL_LOG_S = 30.0
-# Failed files named in the summary; the rest are only counted.
+# Deaths of a worker process running a task alone (after the task was lost
+# with a broken pool) that make the task fail as `worker_crashed`.
+CRASHES_TO_FAIL = 1
+# Failed files named in the summary; all are in FAILED_FILES_FILENAME.
 MAX_FAILED_FILES_LISTED = 10
+
+# Input bounds, checked before anything is expanded, so that one hostile or
+# broken file cannot exhaust memory (note_seq pads a melody to its last
+# note's end before it is cut to max_steps; pretty_midi allocates per tick).
+# Larger files, or NoteSequences with more notes or a later end (in
+# sixteenth steps, i.e. 9.1 hours at 120 qpm), are dropped with a reason.
+MAX_INPUT_BYTES = {
+    KIND_MIDI: 8 << 20,
+    KIND_ABC: 64 << 20,
+}
+MAX_INPUT_NOTES = 1 << 16
+MAX_INPUT_STEPS = 1 << 18
+# MIDI events (of any kind) read from one file.
+MAX_MIDI_EVENTS = 1 << 20
 
 
 class EmptyCorpusError(RuntimeError):
@@ -180,6 +218,7 @@ class DatasetStats:
     training_sources, eval_sources: their split.
     training_melodies, eval_melodies: melodies written to each file.
     training_path, eval_path: the files written.
+    failed_files_path: the list of every failed file, written with them.
   """
   files_found: int = 0
   files_read: int = 0
@@ -203,6 +242,7 @@ class DatasetStats:
   eval_melodies: int = 0
   training_path: str = ''
   eval_path: str = ''
+  failed_files_path: str = ''
 
   def merge(self, other):
     """Adds the counts of `other` (from another file or worker) to self."""
@@ -233,8 +273,11 @@ class DatasetStats:
     for key, reason in sorted(self.failed_files)[:MAX_FAILED_FILES_LISTED]:
       lines.append(f'    failed: {key} ({reason})')
     if len(self.failed_files) > MAX_FAILED_FILES_LISTED:
-      lines.append(f'    ... and '
-                   f'{len(self.failed_files) - MAX_FAILED_FILES_LISTED} more')
+      more = (f'    ... and '
+              f'{len(self.failed_files) - MAX_FAILED_FILES_LISTED} more')
+      if self.failed_files_path:
+        more += f' (all in {self.failed_files_path})'
+      lines.append(more)
     lines += [
         f'  note sequences:         {self.sequences}',
         f'  sequences skipped:      {sum(self.sequences_skipped.values())}'
@@ -256,6 +299,9 @@ class DatasetStats:
           f'{self.training_path}',
           f'  eval melodies:          {self.eval_melodies} -> {self.eval_path}',
       ]
+    if self.failed_files_path:
+      lines.append(f'  failed files list:      {len(self.failed_files)} -> '
+                   f'{self.failed_files_path}')
     return '\n'.join(lines)
 
 
@@ -266,6 +312,32 @@ class DatasetStats:
 def _has_simultaneous_onsets(notes):
   starts = [n.quantized_start_step for n in notes]
   return len(starts) != len(set(starts))
+
+
+def _melody_window(track, starts, search_start_step, gap_steps):
+  """The notes a melody search from `search_start_step` can reach.
+
+  note_seq ends a melody at a note starting `gap_steps` or more after the
+  last note-off so far, which is at most the latest end among the notes
+  before it; so no note after the first such gap in the track is read.
+
+  Args:
+    track: one instrument's notes, sorted by (start step, -pitch).
+    starts: their start steps.
+    search_start_step: the search's first step.
+    gap_steps: gap_bars * steps_per_bar.
+
+  Returns:
+    The slice of `track` from the first note at or after the search start
+    to the first note after a gap.
+  """
+  first = bisect.bisect_left(starts, search_start_step)
+  latest_end = -math.inf
+  for last in range(first, len(track)):
+    if last > first and starts[last] - latest_end >= gap_steps:
+      return track[first:last]
+    latest_end = max(latest_end, track[last].quantized_end_step)
+  return track[first:]
 
 
 def extract_melodies(quantized_sequence, options=MelodyOptions()):
@@ -298,8 +370,18 @@ def extract_melodies(quantized_sequence, options=MelodyOptions()):
   for note in quantized_sequence.notes:
     notes_by_instrument[note.instrument].append(note)
 
+  # Each search gets only the notes it can reach (see `_melody_window`):
+  # note_seq scans and sorts all of a track's later notes per melody.
+  window = music_pb2.NoteSequence()
+  window.CopyFrom(quantized_sequence)
+  del window.notes[:]
+  gap_steps = options.gap_bars * steps_per_bar
+
   for instrument in sorted(notes_by_instrument):
     notes = notes_by_instrument[instrument]
+    # As note_seq orders them, drums included.
+    track = sorted(notes, key=lambda n: (n.quantized_start_step, -n.pitch))
+    track_starts = [n.quantized_start_step for n in track]
     if options.filter_drums:
       notes = [n for n in notes if not n.is_drum]
       if not notes:
@@ -312,9 +394,12 @@ def extract_melodies(quantized_sequence, options=MelodyOptions()):
     search_start_step = 0
     while True:
       melody = melodies_lib.Melody()
+      del window.notes[:]
+      window.notes.extend(_melody_window(track, track_starts,
+                                         search_start_step, gap_steps))
       try:
         melody.from_quantized_sequence(
-            quantized_sequence,
+            window,
             search_start_step=search_start_step,
             instrument=instrument,
             gap_bars=options.gap_bars,
@@ -387,6 +472,11 @@ def primer_classes(sequence, name='primer'):
     NoMelodyError: the sequence holds no melody.
   """
   options = MelodyOptions(min_bars=0, min_unique_pitches=1)
+  too_big = input_bound_reason(sequence, options.steps_per_quarter)
+  if too_big:
+    raise NoMelodyError(f'{name} is too big to read ({too_big}: more than '
+                        f'{MAX_INPUT_NOTES} notes or {MAX_INPUT_STEPS} '
+                        'steps)')
   pieces, _ = quantize_pieces(sequence, options.steps_per_quarter)
   for piece in pieces:
     melodies, _ = extract_melodies(piece, options)
@@ -425,6 +515,53 @@ def quantize_pieces(sequence, steps_per_quarter=encoding.STEPS_PER_QUARTER):
   return pieces, skipped
 
 
+def sequence_steps(sequence, steps_per_quarter=encoding.STEPS_PER_QUARTER):
+  """Steps from 0 to the last note end of an unquantized sequence.
+
+  Computed from note times and the tempo map alone (the default 120 qpm
+  before the first tempo), without quantizing or expanding anything; it is
+  what quantizing would give, up to rounding.
+
+  Args:
+    sequence: unquantized NoteSequence.
+    steps_per_quarter: quantization grid.
+
+  Returns:
+    float number of steps (inf or nan for non-finite times or tempos).
+  """
+  end = max((n.end_time for n in sequence.notes), default=0.0)
+  time_s, qpm, steps = 0.0, DEFAULT_QPM, 0.0
+  for tempo in sorted(sequence.tempos, key=lambda t: t.time):
+    if not tempo.time < end:
+      break
+    if tempo.time > time_s:
+      steps += (tempo.time - time_s) * max(qpm, 0.0)
+      time_s = tempo.time
+    qpm = tempo.qpm
+  steps += (end - time_s) * max(qpm, 0.0)
+  return steps / 60.0 * steps_per_quarter
+
+
+def input_bound_reason(sequence, steps_per_quarter=encoding.STEPS_PER_QUARTER):
+  """Why a NoteSequence is too big to extract melodies from, or None.
+
+  Args:
+    sequence: unquantized NoteSequence.
+    steps_per_quarter: quantization grid.
+
+  Returns:
+    INPUT_TOO_MANY_NOTES (more than MAX_INPUT_NOTES notes),
+    INPUT_TOO_MANY_STEPS (a note ends after MAX_INPUT_STEPS steps, or times
+    are not finite), or None.
+  """
+  if len(sequence.notes) > MAX_INPUT_NOTES:
+    return INPUT_TOO_MANY_NOTES
+  steps = sequence_steps(sequence, steps_per_quarter)
+  if not steps <= MAX_INPUT_STEPS:  # Also catches nan.
+    return INPUT_TOO_MANY_STEPS
+  return None
+
+
 def note_sequence_to_class_sequences(sequence, options=MelodyOptions()):
   """The whole per-sequence pipeline: NoteSequence -> encoded melodies.
 
@@ -440,6 +577,10 @@ def note_sequence_to_class_sequences(sequence, options=MelodyOptions()):
   stats = DatasetStats(sequences=1)
   if not sequence.notes:
     stats.sequences_skipped[SEQUENCE_NO_NOTES] += 1
+    return [], stats
+  too_big = input_bound_reason(sequence, options.steps_per_quarter)
+  if too_big:
+    stats.sequences_skipped[too_big] += 1
     return [], stats
   pieces, skipped = quantize_pieces(sequence, options.steps_per_quarter)
   stats.sequences_skipped.update(skipped)
@@ -549,6 +690,171 @@ def _sequences_to_result(key, sequences, stats, options):
   return TaskResult([(key, melodies)] if melodies else [], stats)
 
 
+class _MidiScanError(ValueError):
+  """The bytes are not a Standard MIDI File the scan can read."""
+
+
+def _read_varlen(data, pos):
+  value = 0
+  for _ in range(4):
+    if pos >= len(data):
+      raise _MidiScanError('truncated variable-length number')
+    byte = data[pos]
+    pos += 1
+    value = (value << 7) | (byte & 0x7f)
+    if not byte & 0x80:
+      return value, pos
+  raise _MidiScanError('variable-length number over 4 bytes')
+
+
+# Data bytes after a channel status byte, by its high nibble.
+_MIDI_DATA_BYTES = {0x8: 2, 0x9: 2, 0xa: 2, 0xb: 2, 0xc: 1, 0xd: 1, 0xe: 2}
+
+
+def midi_bound_reason(data):
+  """Why MIDI file bytes are too big to read, or None; allocates nothing.
+
+  Walks the track chunks of a Standard MIDI File (as mido would) counting
+  events and sounding note-ons and summing delta ticks per track, so that
+  a file whose notes or length exceed MAX_INPUT_NOTES, MAX_MIDI_EVENTS or
+  MAX_INPUT_STEPS (ticks / ticks per quarter * 4 steps, whatever the tempo)
+  is refused before mido and pretty_midi build per-event and per-tick
+  objects. Bytes the scan cannot follow are left to the MIDI reader.
+
+  Args:
+    data: file contents.
+
+  Returns:
+    INPUT_TOO_MANY_NOTES (too many note-ons, or events of any kind),
+    INPUT_TOO_MANY_STEPS or None.
+  """
+  try:
+    if data[:4] != b'MThd' or len(data) < 14:
+      return None
+    header_length = int.from_bytes(data[4:8], 'big')
+    division = int.from_bytes(data[12:14], 'big')
+    # Ticks per quarter; SMPTE time (top bit set) is not bounded here.
+    ticks_per_quarter = 0 if division & 0x8000 else division
+    pos = 8 + header_length
+    notes = events = 0
+    while pos + 8 <= len(data):
+      chunk_id = data[pos:pos + 4]
+      chunk_end = min(pos + 8 + int.from_bytes(data[pos + 4:pos + 8], 'big'),
+                      len(data))
+      pos += 8
+      if chunk_id != b'MTrk':
+        pos = chunk_end
+        continue
+      ticks = 0
+      running = 0  # Running status: the last channel status byte.
+      while pos < chunk_end:
+        delta, pos = _read_varlen(data, pos)
+        ticks += delta
+        events += 1
+        status = data[pos]
+        if status & 0x80:
+          pos += 1
+          running = status if status < 0xf0 else running
+        else:
+          status = running
+        if status in (0xf0, 0xf7):
+          length, pos = _read_varlen(data, pos)
+          pos += length
+        elif status == 0xff:
+          length, pos = _read_varlen(data, pos + 1)
+          pos += length
+        elif status >= 0x80:
+          if status >> 4 == 0x9 and data[pos + 1]:
+            notes += 1
+          pos += _MIDI_DATA_BYTES.get(status >> 4, 0)
+        else:
+          raise _MidiScanError('data byte without a status')
+      if notes > MAX_INPUT_NOTES or events > MAX_MIDI_EVENTS:
+        return INPUT_TOO_MANY_NOTES
+      if ticks_per_quarter and (
+          ticks * encoding.STEPS_PER_QUARTER / ticks_per_quarter >
+          MAX_INPUT_STEPS):
+        return INPUT_TOO_MANY_STEPS
+      pos = chunk_end
+  except (_MidiScanError, IndexError):
+    return None
+  return None
+
+
+def _read_midi(data):
+  """(NoteSequence, None) from MIDI bytes, or (None, failure reason)."""
+  too_big = midi_bound_reason(data)
+  if too_big:
+    return None, too_big
+  try:
+    return midi_io.midi_to_note_sequence(data), None
+  except Exception:  # pylint: disable=broad-except
+    return None, FILE_UNREADABLE_MIDI
+
+
+# A charset declaration (ABC 2.1 `I:abc-charset`, or abcm2ps' `%abc-charset`).
+_ABC_CHARSET = re.compile(rb'^[ \t]*(?:%|I:)[ \t]*abc-charset[ \t]+([\w.:-]+)',
+                          re.MULTILINE)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, 'utf-32'),
+    (codecs.BOM_UTF32_BE, 'utf-32'),
+    (codecs.BOM_UTF8, 'utf-8-sig'),
+    (codecs.BOM_UTF16_LE, 'utf-16'),
+    (codecs.BOM_UTF16_BE, 'utf-16'),
+)
+
+
+def decode_abc(data):
+  """Decodes ABC file bytes as ABC tools do; never fails.
+
+  A byte-order mark wins (UTF-8, UTF-16, UTF-32); then a charset line
+  (`%abc-charset NAME` or `I:abc-charset NAME`, e.g. iso-8859-1, utf-8);
+  then UTF-8; then, for legacy 8-bit files, Windows-1252 (latin-1 with
+  typographic quotes in 0x80-0x9f), and latin-1, which reads any byte. A
+  file without a mark whose every other byte is NUL is read as UTF-16. Line
+  ends are normalized to '\n'.
+
+  Args:
+    data: file contents.
+
+  Returns:
+    (text, encoding name).
+  """
+  candidates = []
+  for bom, name in _BOMS:
+    if data.startswith(bom):
+      candidates.append(name)
+      break
+  else:
+    if len(data) >= 2 and len(data) % 2 == 0 and b'\0' in data[:64]:
+      if not any(data[1:64:2]):
+        candidates.append('utf-16-le')
+      elif not any(data[0:64:2]):
+        candidates.append('utf-16-be')
+    declared = _ABC_CHARSET.search(data)
+    if declared:
+      try:
+        candidates.append(
+            codecs.lookup(declared.group(1).decode('ascii')).name)
+      except LookupError:
+        pass
+  candidates += ['utf-8', 'cp1252', 'latin-1']
+  for name in candidates:
+    try:
+      text = data.decode(name)
+    except UnicodeDecodeError:
+      continue
+    return text.replace('\r\n', '\n').replace('\r', '\n'), name
+  raise AssertionError('latin-1 decodes any bytes')
+
+
+def _file_size(path):
+  try:
+    return os.path.getsize(path)
+  except OSError:
+    return 0  # The read reports it.
+
+
 def process_file(source, options=MelodyOptions()):
   """Reads one MIDI or ABC file and encodes its melodies; never raises.
 
@@ -557,38 +863,62 @@ def process_file(source, options=MelodyOptions()):
     options: `MelodyOptions`.
 
   Returns:
-    `TaskResult`; a file that cannot be read or has no notes is counted in
-    `stats.files_failed` with its reason.
+    `TaskResult`; a file that cannot be read, is over the input bounds
+    (`MAX_INPUT_BYTES`, `midi_bound_reason`, `input_bound_reason`) or has
+    no notes is counted in `stats.files_failed` with its reason.
   """
   stats = DatasetStats()
   sequences = []
+  if source.kind not in (KIND_MIDI, KIND_ABC):
+    raise ValueError(f'process_file cannot read {source.kind} files')
+  if _file_size(source.path) > MAX_INPUT_BYTES[source.kind]:
+    stats.fail_file(source.key, INPUT_TOO_LARGE)
+    return TaskResult([], stats)
+  unreadable = (FILE_UNREADABLE_MIDI if source.kind == KIND_MIDI
+                else FILE_UNREADABLE_ABC)
+  try:
+    with open(source.path, 'rb') as f:
+      data = f.read()
+  except OSError:
+    stats.fail_file(source.key, unreadable)
+    return TaskResult([], stats)
   with warnings.catch_warnings():
     # pretty_midi warns about events on non-zero tracks etc.; one line per
     # file would drown the progress line on large corpora.
     warnings.simplefilter('ignore')
     if source.kind == KIND_MIDI:
-      try:
-        sequences = [encoding.midi_file_to_note_sequence(source.path)]
-      except Exception:  # pylint: disable=broad-except
-        stats.fail_file(source.key, FILE_UNREADABLE_MIDI)
+      sequence, reason = _read_midi(data)
+      if reason:
+        stats.fail_file(source.key, reason)
         return TaskResult([], stats)
-    elif source.kind == KIND_ABC:
+      sequences = [sequence]
+    else:
       try:
-        tunes, errors = abc_parser.parse_abc_tunebook_file(source.path)
+        tunes, errors = abc_parser.parse_abc_tunebook(decode_abc(data)[0])
       except Exception:  # pylint: disable=broad-except
         stats.fail_file(source.key, FILE_UNREADABLE_ABC)
         return TaskResult([], stats)
+      if errors:
+        stats.sequences_skipped[SEQUENCE_ABC_TUNE_PARSE_ERROR] += len(errors)
       if not tunes and errors:
         stats.fail_file(source.key, FILE_ABC_ALL_TUNES_FAILED)
-        stats.sequences_skipped[SEQUENCE_ABC_TUNE_PARSE_ERROR] += len(errors)
         return TaskResult([], stats)
-      stats.sequences_skipped[SEQUENCE_ABC_TUNE_PARSE_ERROR] += len(errors)
       sequences = list(tunes.values())
-    else:
-      raise ValueError(f'process_file cannot read {source.kind} files')
+  del data  # Not needed while the melodies are extracted.
 
   if not any(s.notes for s in sequences):
     stats.fail_file(source.key, FILE_NO_NOTES)
+    return TaskResult([], stats)
+  too_big = [input_bound_reason(s, options.steps_per_quarter)
+             for s in sequences if s.notes]
+  if all(too_big):
+    # Every sequence with notes is too big: the file gives nothing.
+    stats.fail_file(source.key, too_big[0])
+    stats.sequences += len(sequences)
+    stats.sequences_skipped.update(too_big)
+    if len(too_big) < len(sequences):
+      stats.sequences_skipped[SEQUENCE_NO_NOTES] += (
+          len(sequences) - len(too_big))
     return TaskResult([], stats)
   stats.files_read += 1
   for sequence in sequences:
@@ -625,9 +955,13 @@ def _run_task(task):
   """Worker entry point: task = ('file', SourceFile, options) or
   ('records', [(key, bytes)], options)."""
   kind, payload, options = task
-  if kind == 'file':
-    return process_file(payload, options)
-  return process_records(payload, options)
+  try:
+    if kind == 'file':
+      return process_file(payload, options)
+    return process_records(payload, options)
+  except MemoryError:
+    # A refused allocation (e.g. under a ulimit) fails this task only.
+    return _failed_task_result(task, FILE_OUT_OF_MEMORY)
 
 
 # ---------------------------------------------------------------------------
@@ -724,8 +1058,32 @@ def _make_tasks(sources, record_counts, options, stats):
       yield len(chunk), ('records', chunk, options)
 
 
-def run_tasks(tasks, num_workers, progress, run_task=_run_task):
+def _failed_task_result(task, reason):
+  """The result of a task that gave nothing: its file or records fail."""
+  kind, payload, _ = task
+  stats = DatasetStats()
+  if kind == 'file':
+    stats.fail_file(payload.key, reason)
+  else:
+    stats.sequences += len(payload)
+    stats.sequences_skipped[reason] += len(payload)
+  return TaskResult([], stats)
+
+
+def _crashed_task_result(task):
+  """The result of a task whose worker process died on it twice."""
+  return _failed_task_result(task, FILE_WORKER_CRASHED)
+
+
+def run_tasks(tasks, num_workers, progress, run_task=_run_task,
+              on_crash=None):
   """Runs tasks (in process or in a pool) and returns results in task order.
+
+  A worker process that dies (killed for memory, a crash in native code)
+  breaks its pool and loses the tasks in flight. They are run again, one
+  at a time, in a new pool; a task that kills its worker again, running
+  alone (`CRASHES_TO_FAIL` times), gets `on_crash(task)` as its result, and
+  the run goes on.
 
   Args:
     tasks: iterable of (units, task); units count toward `progress`.
@@ -733,6 +1091,8 @@ def run_tasks(tasks, num_workers, progress, run_task=_run_task):
     progress: `Progress`.
     run_task: picklable module-level function of one task, run in the
       workers (`spawn` start method: its module must import cleanly).
+    on_crash: function of a task giving the result of one that killed its
+      worker again; None raises BrokenProcessPool then.
 
   Returns:
     List of `run_task(task)` results, in task order.
@@ -748,28 +1108,76 @@ def run_tasks(tasks, num_workers, progress, run_task=_run_task):
   # threads, which a fork would copy mid-state.
   context = multiprocessing.get_context('spawn')
   by_index = {}
-  with concurrent.futures.ProcessPoolExecutor(
-      max_workers=num_workers, mp_context=context) as pool:
+  task_iter = enumerate(tasks)
+  exhausted = False
+  # (index, units, task, crashes alone) lost with a broken pool, to run
+  # again one at a time.
+  suspects = collections.deque()
+  limit = num_workers * TASKS_IN_FLIGHT_PER_WORKER
+
+  def submit(pool, pending, entry):
+    """Submits entry = (index, units, task, crashes alone or None)."""
+    try:
+      future = pool.submit(run_task, entry[2])
+    except concurrent.futures.process.BrokenProcessPool:
+      suspects.appendleft(entry[:3] + (entry[3] or 0,))  # Not run: again.
+      raise
+    pending[future] = entry
+
+  while suspects or not exhausted:
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=num_workers, mp_context=context)
+    # future -> (index, units, task, crashes alone so far, or None when
+    # running with others).
     pending = {}
-    limit = num_workers * TASKS_IN_FLIGHT_PER_WORKER
-    task_iter = enumerate(tasks)
-    exhausted = False
-    while pending or not exhausted:
-      while not exhausted and len(pending) < limit:
-        try:
-          index, (units, task) = next(task_iter)
-        except StopIteration:
-          exhausted = True
+    try:
+      while pending or suspects or not exhausted:
+        if suspects:
+          # A suspect runs alone, so that a crash names its task.
+          if not pending:
+            submit(pool, pending, suspects.popleft())
+        else:
+          while not exhausted and len(pending) < limit:
+            try:
+              index, (units, task) = next(task_iter)
+            except StopIteration:
+              exhausted = True
+              break
+            submit(pool, pending, (index, units, task, None))
+        if not pending:
           break
-        pending[pool.submit(run_task, task)] = (index, units)
-      if not pending:
-        break
-      done, _ = concurrent.futures.wait(
-          pending, return_when=concurrent.futures.FIRST_COMPLETED)
-      for future in done:
-        index, units = pending.pop(future)
-        by_index[index] = future.result()
-        progress.advance(units)
+        done, _ = concurrent.futures.wait(
+            pending, return_when=concurrent.futures.FIRST_COMPLETED)
+        for future in done:
+          try:
+            result = future.result()
+          except concurrent.futures.process.BrokenProcessPool:
+            continue  # Handled below with the other lost tasks.
+          index, units, _, _ = pending.pop(future)
+          by_index[index] = result
+          progress.advance(units)
+        if any(f.done() and isinstance(
+            f.exception(), concurrent.futures.process.BrokenProcessPool)
+               for f in pending):
+          raise concurrent.futures.process.BrokenProcessPool()
+    except concurrent.futures.process.BrokenProcessPool:
+      lost = sorted(pending.values(), key=lambda entry: entry[0])
+      if len(lost) == 1 and lost[0][3] is not None:
+        # It ran alone: it killed its worker.
+        index, units, task, crashes = lost[0]
+        if crashes + 1 >= CRASHES_TO_FAIL:
+          if on_crash is None:
+            raise
+          by_index[index] = on_crash(task)
+          progress.advance(units)
+        else:
+          suspects.appendleft((index, units, task, crashes + 1))
+      else:
+        suspects.extendleft(
+            (index, units, task, crashes or 0)
+            for index, units, task, crashes in reversed(lost))
+    finally:
+      pool.shutdown(wait=True, cancel_futures=True)
   return [by_index[i] for i in sorted(by_index)]
 
 
@@ -798,7 +1206,7 @@ def split_sources(keys, eval_ratio, seed):
 
 def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
                    seed=0, options=MelodyOptions(), num_workers=None,
-                   progress_stream=sys.stderr):
+                   progress_stream=sys.stderr, run_task=_run_task):
   """Builds the Note RNN training and evaluation TFRecords.
 
   Every input file (or NoteSequence record) is a source; whole sources go to
@@ -809,13 +1217,16 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
 
   Args:
     input_spec: folder, glob or file (see `find_source_files`).
-    output_dir: where `TRAINING_FILENAME` and `EVAL_FILENAME` are written
-      (atomically; created if missing).
+    output_dir: where `TRAINING_FILENAME`, `EVAL_FILENAME` and
+      `FAILED_FILES_FILENAME` (every failed input, `key<TAB>reason` lines)
+      are written (atomically; created if missing).
     eval_ratio: fraction of sources for evaluation, in [0, 1].
     seed: split and order seed.
     options: `MelodyOptions`.
     num_workers: worker processes; None = os.cpu_count(); 1 = in-process.
     progress_stream: text stream for the progress line, or None.
+    run_task: the worker entry point (see `run_tasks`; tests put faults
+      in it).
 
   Returns:
     `DatasetStats`.
@@ -844,7 +1255,8 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
   num_workers = max(1, min(num_workers, total))
   progress = Progress(total, unit, progress_stream)
   results = run_tasks(_make_tasks(sources, record_counts, options, stats),
-                      num_workers, progress)
+                      num_workers, progress, run_task=run_task,
+                      on_crash=_crashed_task_result)
   progress.finish()
 
   melodies_by_source = {}
@@ -862,14 +1274,40 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
                        stats)
 
 
+def write_failed_files(path, failed_files):
+  """Writes `key<TAB>reason` lines, sorted, atomically (tmp file + rename).
+
+  Args:
+    path: destination file.
+    failed_files: (source key, reason) pairs.
+  """
+  directory = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
+                             suffix=os.path.basename(path))
+  try:
+    # Keys of undecodable file names keep their bytes as escapes.
+    with open(fd, 'w', encoding='utf-8', errors='backslashreplace',
+                 newline='\n') as f:
+      for key, reason in sorted(failed_files):
+        f.write(f'{key}\t{reason}\n')
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
 def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats):
   """Splits melodies by source, shuffles and writes both TFRecords.
 
   Args:
     melodies_by_source: source key -> list of melodies (bytes or lists of
       class ints), each source's melodies in a fixed order.
-    output_dir: where `TRAINING_FILENAME` and `EVAL_FILENAME` are written
-      (atomically; created if missing).
+    output_dir: where `TRAINING_FILENAME`, `EVAL_FILENAME` and
+      `FAILED_FILES_FILENAME` are written (atomically; created if missing).
     eval_ratio: fraction of sources for evaluation, in [0, 1].
     seed: split (`split_sources`) and order seed.
     stats: `DatasetStats`; its split and output fields are filled in.
@@ -897,6 +1335,8 @@ def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats):
       stats.training_path, training)
   stats.eval_melodies = sequence_example_io.write_sequence_examples(
       stats.eval_path, evaluation)
+  stats.failed_files_path = os.path.join(output_dir, FAILED_FILES_FILENAME)
+  write_failed_files(stats.failed_files_path, stats.failed_files)
   stats.eval_sources = len(eval_keys)
   stats.training_sources = len(melodies_by_source) - len(eval_keys)
   return stats

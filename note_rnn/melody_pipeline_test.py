@@ -1,7 +1,16 @@
 """Tests of melody extraction, transposition and encoding (melody_pipeline)."""
 
 import collections
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+import time
 
+from note_seq import abc_parser
+from note_seq import melodies_lib
 from note_seq import sequences_lib
 from note_seq.protobuf import music_pb2
 import numpy as np
@@ -353,3 +362,301 @@ def test_encode_melody_output_is_in_range_for_random_melodies():
     for melody in melodies:
       classes, _ = mp.encode_melody(melody)
       assert all(0 <= c < encoding.NUM_CLASSES for c in classes)
+
+
+# ---------------------------------------------------------------------------
+# Faults and bad input: oversized inputs, dying workers, encodings.
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+# An 8-bar tune in ABC (the first of testdata/abc/tunes.abc), with a title.
+ABC_TUNE = """X:1
+T:{title}
+M:4/4
+L:1/8
+K:C
+CDEF GABc|cBAG FEDC|EGce dBGB|c2G2 E2C2|DEFG ABcd|edcB AGFE|DFAc BGDB|c4 C4|
+"""
+# The issue's tune: a last note of a billion eighth notes,
+# which note_seq would pad to 2e9 steps before max_steps cuts it.
+ABC_BOMB = ABC_TUNE.format(title='Bomb').replace('c4 C4|', 'c4 C999999999|')
+TICKS_PER_QUARTER = 96
+
+
+def _varlen(value):
+  out = [value & 0x7f]
+  value >>= 7
+  while value:
+    out.append(0x80 | (value & 0x7f))
+    value >>= 7
+  return bytes(reversed(out))
+
+
+def _midi_bytes(notes, ticks_per_quarter=TICKS_PER_QUARTER):
+  """Format-0 MIDI bytes of back-to-back notes, (pitch, ticks) each."""
+  events = []
+  for pitch, ticks in notes:
+    events.append(b'\x00' + bytes([0x90, pitch, 100]))
+    events.append(_varlen(ticks) + bytes([0x80, pitch, 0]))
+  track = b''.join(events) + b'\x00\xff\x2f\x00'
+  return (b'MThd' + (6).to_bytes(4, 'big') + (0).to_bytes(2, 'big') +
+          (1).to_bytes(2, 'big') + ticks_per_quarter.to_bytes(2, 'big') +
+          b'MTrk' + len(track).to_bytes(4, 'big') + track)
+
+
+def _good_midi_notes():
+  """phrase(8) as back-to-back quarter notes."""
+  return [(pitch, TICKS_PER_QUARTER) for pitch, _, _ in phrase(8)]
+
+
+def write_bomb_corpus(folder):
+  """Two good files and three bombs; returns {name: expected failure}."""
+  folder.mkdir(parents=True, exist_ok=True)
+  (folder / 'good.abc').write_text(ABC_TUNE.format(title='Good'))
+  (folder / 'good.mid').write_bytes(_midi_bytes(_good_midi_notes()))
+  (folder / 'bomb.abc').write_text(ABC_BOMB)
+  # A note of 10 hours at 120 qpm: 288,000 steps (6.9M ticks).
+  ten_hours = 10 * 3600 * 2 * TICKS_PER_QUARTER
+  (folder / 'long_note.mid').write_bytes(
+      _midi_bytes(_good_midi_notes() + [(60, ten_hours)]))
+  (folder / 'many_notes.mid').write_bytes(
+      _midi_bytes([(60 + i % 12, TICKS_PER_QUARTER // 4)
+                   for i in range(100000)]))
+  return {'bomb.abc': mp.INPUT_TOO_MANY_STEPS,
+          'long_note.mid': mp.INPUT_TOO_MANY_STEPS,
+          'many_notes.mid': mp.INPUT_TOO_MANY_NOTES}
+
+
+def test_sequence_bounds_are_checked_before_quantizing():
+  sequence = make_sequence(phrase(8))
+  assert mp.sequence_steps(sequence) == pytest.approx(8 * BAR)
+  assert mp.input_bound_reason(sequence) is None
+  # A tempo change halves the rate for the last 4 bars (seconds 16-32).
+  halved = make_sequence(phrase(8))
+  halved.tempos.add(time=16.0, qpm=QPM / 2)
+  assert mp.sequence_steps(halved) == pytest.approx(6 * BAR)
+  # One note ending past MAX_INPUT_STEPS steps.
+  long_note = make_sequence(
+      phrase(8) + [(60, 8 * BAR, mp.MAX_INPUT_STEPS + 1)])
+  class_sequences, stats = mp.note_sequence_to_class_sequences(long_note)
+  assert not class_sequences
+  assert stats.sequences_skipped == {mp.INPUT_TOO_MANY_STEPS: 1}
+  with pytest.raises(mp.NoMelodyError, match='too_many_steps'):
+    mp.primer_classes(long_note)
+  infinite = make_sequence(phrase(8))
+  infinite.notes[-1].end_time = float('inf')
+  assert mp.input_bound_reason(infinite) == mp.INPUT_TOO_MANY_STEPS
+  many = make_sequence([(60, i, i + 1) for i in range(mp.MAX_INPUT_NOTES + 1)])
+  _, stats = mp.note_sequence_to_class_sequences(many)
+  assert stats.sequences_skipped == {mp.INPUT_TOO_MANY_NOTES: 1}
+
+
+def test_midi_scan_bounds_notes_and_ticks(testdata_dir):
+  assert mp.midi_bound_reason(_midi_bytes(_good_midi_notes())) is None
+  for path in sorted(testdata_dir.glob('*.mid')):
+    assert mp.midi_bound_reason(path.read_bytes()) is None, path
+  # Steps are ticks / ticks per quarter * 4, whatever the tempo.
+  limit_ticks = mp.MAX_INPUT_STEPS * TICKS_PER_QUARTER // 4
+  assert mp.midi_bound_reason(_midi_bytes([(60, limit_ticks)])) is None
+  assert mp.midi_bound_reason(_midi_bytes([(60, limit_ticks + 1)])) == (
+      mp.INPUT_TOO_MANY_STEPS)
+  notes = [(60, 1)] * mp.MAX_INPUT_NOTES
+  assert mp.midi_bound_reason(_midi_bytes(notes)) is None
+  assert mp.midi_bound_reason(_midi_bytes(notes + [(60, 1)])) == (
+      mp.INPUT_TOO_MANY_NOTES)
+  # Bytes the scan cannot follow are left to the MIDI reader.
+  truncated = b'MThd\0\0\0\6\0\0\0\1\0\x60MTrk\0\0\0\4\x00\x40'
+  assert mp.midi_bound_reason(truncated) is None
+
+
+def test_process_file_drops_bomb_files_with_their_reason(tmp_path):
+  expected = write_bomb_corpus(tmp_path)
+  sources = {s.key: s for s in mp.find_source_files(tmp_path)}
+  for name, reason in expected.items():
+    result = mp.process_file(sources[name])
+    assert not result.melodies
+    assert result.stats.failed_files == [(name, reason)]
+  for name in ('good.abc', 'good.mid'):
+    assert [len(c) for c in _classes(mp.process_file(sources[name]))] == [
+        8 * BAR]
+  # A file over MAX_INPUT_BYTES is not even read.
+  big = tmp_path / 'big.abc'
+  with open(big, 'wb') as f:
+    f.truncate(mp.MAX_INPUT_BYTES[mp.KIND_ABC] + 1)
+  result = mp.process_file(mp.SourceFile(str(big), 'big.abc', mp.KIND_ABC))
+  assert result.stats.failed_files == [('big.abc', mp.INPUT_TOO_LARGE)]
+
+
+# Runs in a child process without TensorFlow: caps its address space a
+# little above what importing the pipeline took, runs every file of the
+# corpus in process, and prints what came out and how much memory grew.
+_MEMORY_CHILD = textwrap.dedent("""
+    import json, resource, sys
+    from note_rnn import melody_pipeline as mp
+    assert 'tensorflow' not in sys.modules
+    def vm_kib(field):
+      for line in open('/proc/self/status'):
+        if line.startswith(field + ':'):
+          return int(line.split()[1])
+    limit = (vm_kib('VmSize') + HEADROOM_KIB) * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    sources = mp.find_source_files(sys.argv[1])
+    results = mp.run_tasks(mp._make_tasks(sources, {}, mp.MelodyOptions(),
+                                          mp.DatasetStats()),
+                           1, mp.Progress(len(sources), 'files', None))
+    stats = mp.DatasetStats()
+    melodies = {}
+    for result in results:
+      stats.merge(result.stats)
+      for key, found in result.melodies:
+        melodies[key] = [len(m) for m in found]
+    growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+    print(json.dumps({'failed': stats.failed_files, 'melodies': melodies,
+                      'rss_growth_kib': growth}))
+""")
+# Address space the child may add after its imports, and the peak RSS it may
+# gain running the corpus. Unbounded, the ABC bomb asks for 16 GB at once,
+# the MIDI ones grew RSS by 115 MB (100k notes) and 160 MB (10-hour note).
+MEMORY_CHILD_HEADROOM_MIB = 1024
+MAX_RSS_GROWTH_MIB = 48
+
+
+def test_bomb_files_keep_memory_flat_under_a_memory_limit(tmp_path):
+  expected = write_bomb_corpus(tmp_path / 'corpus')
+  script = _MEMORY_CHILD.replace('HEADROOM_KIB',
+                                 str(MEMORY_CHILD_HEADROOM_MIB * 1024))
+  env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+  result = subprocess.run(
+      [sys.executable, '-c', script, str(tmp_path / 'corpus')], env=env,
+      capture_output=True, text=True, timeout=120, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = json.loads(result.stdout.strip().splitlines()[-1])
+  assert sorted(map(tuple, report['failed'])) == sorted(expected.items())
+  assert report['melodies'] == {'good.abc': [8 * BAR], 'good.mid': [8 * BAR]}
+  assert report['rss_growth_kib'] < MAX_RSS_GROWTH_MIB * 1024
+
+
+def crash_on_marker(task):
+  """Worker entry point that dies on files named *crash*.
+
+  It lives here, in a module free of TensorFlow, for the worker processes
+  of note_rnn_create_dataset_test to import.
+
+  Args:
+    task: as `melody_pipeline._run_task`.
+
+  Returns:
+    `melody_pipeline._run_task(task)`.
+  """
+  kind, payload, _ = task
+  if kind == 'file' and 'crash' in payload.key:
+    os._exit(3)  # pylint: disable=protected-access
+  return mp._run_task(task)  # pylint: disable=protected-access
+
+
+def _abc_title(data):
+  text, _ = mp.decode_abc(data)
+  tunes, errors = abc_parser.parse_abc_tunebook(text)
+  assert not errors
+  return [t.sequence_metadata.title for t in tunes.values()]
+
+
+@pytest.mark.parametrize('name, data, title', [
+    ('utf8', ABC_TUNE.format(title='Müller “Walzer”').encode('utf-8'),
+     'Müller “Walzer”'),
+    ('latin1', ABC_TUNE.format(title='Müller Ländler').encode('latin-1'),
+     'Müller Ländler'),
+    ('cp1252', ABC_TUNE.format(title='“Walzer” – Müller').encode('cp1252'),
+     '“Walzer” – Müller'),
+    ('utf8_bom', b'\xef\xbb\xbf' + ABC_TUNE.format(title='Æ').encode(),
+     'Æ'),
+    ('utf16_le', ABC_TUNE.format(title='Grüße').encode('utf-16'), 'Grüße'),
+    ('utf16_be', b'\xfe\xff' + ABC_TUNE.format(title='Grüße').encode(
+        'utf-16-be'), 'Grüße'),
+    ('utf16_no_bom', ABC_TUNE.format(title='Grüße').encode('utf-16-le'),
+     'Grüße'),
+    # Windows-1251 bytes would read as accented latin without the charset.
+    ('charset', ('%abc-charset windows-1251\n\n' + ABC_TUNE.format(
+        title='Калинка')).encode('cp1251'), 'Калинка'),
+    ('charset_field', ('I:abc-charset iso-8859-1\n\n' + ABC_TUNE.format(
+        title='Gr\x96n')).encode('latin-1'), 'Gr\x96n'),
+    ('crlf', ABC_TUNE.format(title='Dos').replace('\n', '\r\n').encode(),
+     'Dos'),
+])
+def test_abc_files_in_legacy_encodings_are_read(tmp_path, name, data, title):
+  assert _abc_title(data) == [title]
+  path = tmp_path / f'{name}.abc'
+  path.write_bytes(data)
+  result = mp.process_file(mp.SourceFile(str(path), path.name, mp.KIND_ABC))
+  assert not result.stats.failed_files
+  assert [len(c) for c in _classes(result)] == [8 * BAR]
+
+
+def test_summary_points_to_the_full_failure_list():
+  stats = mp.DatasetStats(failed_files_path='out/failed_files.txt')
+  for i in range(mp.MAX_FAILED_FILES_LISTED + 3):
+    stats.fail_file(f'bad{i:02d}.mid', mp.FILE_UNREADABLE_MIDI)
+  summary = stats.summary()
+  assert '... and 3 more (all in out/failed_files.txt)' in summary
+  assert 'failed files list:      13 -> out/failed_files.txt' in summary
+
+
+def _reference_melodies(quantized, options):
+  """note_seq's search over the whole sequence (extract_melodies before it
+  gave each search only the notes it can reach), as (start, events)."""
+  steps_per_bar = int(
+      sequences_lib.steps_per_bar_in_quantized_sequence(quantized))
+  found = []
+  for instrument in sorted({n.instrument for n in quantized.notes}):
+    search_start_step = 0
+    while True:
+      melody = melodies_lib.Melody()
+      try:
+        melody.from_quantized_sequence(
+            quantized, search_start_step=search_start_step,
+            instrument=instrument, gap_bars=options.gap_bars,
+            ignore_polyphonic_notes=options.ignore_polyphonic_notes,
+            pad_end=False, filter_drums=options.filter_drums)
+      except melodies_lib.PolyphonicMelodyError:
+        break
+      if not melody:
+        break
+      search_start_step = melody.end_step + (-melody.end_step) % steps_per_bar
+      found.append((melody.start_step, list(melody)))
+  return found
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_windowed_search_finds_what_note_seq_finds(seed):
+  rng = np.random.RandomState(seed)
+  tracks = []
+  for _ in range(3):
+    notes, step = [], int(rng.randint(0, 20))
+    for _ in range(300):
+      length = int(rng.choice([1, 2, 4, 8, 40]))
+      notes.append((int(rng.randint(40, 90)), step, step + length))
+      # Mostly close notes; sometimes chords, overlaps and long gaps.
+      step += int(rng.choice([0, 1, 2, 4, 4, 8, 15, 16, 17, 40]))
+    tracks.append(notes)
+  sequence = quantize(make_sequence(*tracks, drum_tracks=(2,)))
+  for options in (
+      mp.MelodyOptions(min_bars=0, min_unique_pitches=0, max_steps=10**6),
+      mp.MelodyOptions(min_bars=0, min_unique_pitches=0, max_steps=10**6,
+                       gap_bars=0.5, filter_drums=False,
+                       ignore_polyphonic_notes=False)):
+    melodies, _ = mp.extract_melodies(sequence, options)
+    assert [(m.start_step, list(m)) for m in melodies] == (
+        _reference_melodies(sequence, options))
+
+
+def test_many_short_melodies_are_found_in_linear_time():
+  # 15,000 one-step notes a bar apart: as many melody searches. Scanning
+  # the whole track per search took 130 s here; windows take about 1 s.
+  notes = [(60, 17 * i, 17 * i + 1)
+           for i in range((mp.MAX_INPUT_STEPS - 40) // 17)]
+  sequence = make_sequence(notes)
+  assert mp.input_bound_reason(sequence) is None
+  start = time.monotonic()
+  _, stats = mp.note_sequence_to_class_sequences(sequence)
+  assert stats.melodies_dropped == {mp.MELODY_TOO_SHORT: len(notes)}
+  assert time.monotonic() - start < 30
