@@ -25,7 +25,7 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 
 from note_rnn import corpus  # pylint: disable=g-import-not-at-top
-from note_rnn import melody_pipeline  # pylint: disable=g-import-not-at-top
+from note_rnn import dataset_runner  # pylint: disable=g-import-not-at-top
 
 # Exit status for unusable flags, a missing music21 or no melody.
 EXIT_USAGE = script_setup.EXIT_USAGE
@@ -52,7 +52,7 @@ flags.DEFINE_enum(
     'pickups), note_seq (Magenta\'s; rejects many tunes), or auto (runs '
     'both, uses music21\'s result and note_seq\'s where music21 fails).')
 flags.DEFINE_float(
-    'eval_ratio', melody_pipeline.DEFAULT_EVAL_RATIO,
+    'eval_ratio', dataset_runner.DEFAULT_EVAL_RATIO,
     'Fraction of tunes whose melodies go to the evaluation set, in [0, 1].')
 flags.DEFINE_integer(
     'seed', 0,
@@ -129,7 +129,7 @@ def main(argv):
     return _fail(str(e))
   except (ValueError, FileNotFoundError) as e:
     return _fail(str(e))
-  except melody_pipeline.EmptyCorpusError as e:
+  except dataset_runner.EmptyCorpusError as e:
     if e.stats is not None:
       print(e.stats.summary())
     return _fail(str(e))

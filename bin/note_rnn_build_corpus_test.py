@@ -17,7 +17,7 @@ import pytest
 
 import script_testing
 from note_rnn import corpus
-from note_rnn import melody_pipeline as mp
+from note_rnn import dataset_runner
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_build_corpus.py'
 REPO_ROOT = SCRIPT.parent.parent
@@ -35,7 +35,7 @@ K:{key}
 CDEF GABc|cBAG FEDC|CDEF GABc|c8|
 CEGc BGEC|DFAc BGFD|CDEF GABc|c8|]
 """
-NAMES = (mp.TRAINING_FILENAME, mp.EVAL_FILENAME)
+NAMES = (dataset_runner.TRAINING_FILENAME, dataset_runner.EVAL_FILENAME)
 
 
 @pytest.fixture(scope='module')

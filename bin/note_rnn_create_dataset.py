@@ -4,21 +4,22 @@
     python bin/note_rnn_create_dataset.py --input=corpus/ --output_dir=data/
 
 Melodies are extracted as Magenta's melody_rnn pipeline does (see
-`note_rnn.melody_pipeline`), transposed to C major, encoded to the 38 classes
-and written as `training_melodies.tfrecord` and `eval_melodies.tfrecord`
-(tf.train.SequenceExample, Magenta's layout) in --output_dir. Whole source
-files go to one split. A summary of what was read, skipped and kept is
-printed at the end; every file that failed, with its reason, is listed in
-`failed_files.txt` beside the outputs.
+`note_rnn.melody_pipeline`; files are read by `note_rnn.source_files` and the
+job is run by `note_rnn.dataset_runner`), transposed to C major, encoded to
+the 38 classes and written as `training_melodies.tfrecord` and
+`eval_melodies.tfrecord` (tf.train.SequenceExample, Magenta's layout) in
+--output_dir. Whole source files go to one split. A summary of what was
+read, skipped and kept is printed at the end; every file that failed, with
+its reason, is listed in `failed_files.txt` beside the outputs.
 
 Bad input fails only its own file: files or NoteSequences over the bounds
-of `melody_pipeline` (MAX_INPUT_BYTES, MAX_INPUT_NOTES, MAX_INPUT_STEPS)
-are refused before they are expanded (`file_too_large`, `too_many_notes`,
-`too_many_steps`); a file that kills its worker process again when retried
-alone is `worker_crashed`. ABC files are decoded as ABC tools do (a byte
-order mark, an `%abc-charset` / `I:abc-charset` line, else UTF-8, then
-Windows-1252 / latin-1). Exit status: 0 on success, 2 on bad flags or when
-no melody was found.
+of `source_files` (MAX_INPUT_BYTES) and `melody_pipeline` (MAX_INPUT_NOTES,
+MAX_INPUT_STEPS) are refused before they are expanded (`file_too_large`,
+`too_many_notes`, `too_many_steps`); a file that kills its worker process
+again when retried alone is `worker_crashed`. ABC files are decoded as ABC
+tools do (a byte order mark, an `%abc-charset` / `I:abc-charset` line, else
+UTF-8, then Windows-1252 / latin-1). Exit status: 0 on success, 2 on bad
+flags or when no melody was found.
 """
 
 import os
@@ -28,13 +29,15 @@ import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 
+from note_rnn import dataset_runner  # pylint: disable=g-import-not-at-top
 from note_rnn import melody_pipeline  # pylint: disable=g-import-not-at-top
+from note_rnn import source_files  # pylint: disable=g-import-not-at-top
 
 EXIT_USAGE = script_setup.EXIT_USAGE
 
 # The importable entry points, re-exported for callers of this script.
-create_dataset = melody_pipeline.create_dataset
-EmptyCorpusError = melody_pipeline.EmptyCorpusError
+create_dataset = dataset_runner.create_dataset
+EmptyCorpusError = dataset_runner.EmptyCorpusError
 MelodyOptions = melody_pipeline.MelodyOptions
 
 flags.DEFINE_string(
@@ -46,7 +49,7 @@ flags.DEFINE_string(
     'Folder for training_melodies.tfrecord, eval_melodies.tfrecord and '
     'failed_files.txt (created if missing; existing files are replaced).')
 flags.DEFINE_float(
-    'eval_ratio', melody_pipeline.DEFAULT_EVAL_RATIO,
+    'eval_ratio', dataset_runner.DEFAULT_EVAL_RATIO,
     'Fraction of source files (or NoteSequence records) whose melodies go to '
     'the evaluation set, in [0, 1].')
 flags.DEFINE_integer(
@@ -94,7 +97,7 @@ def main(argv):
     stats = create_dataset(
         FLAGS.input, FLAGS.output_dir, eval_ratio=FLAGS.eval_ratio,
         seed=FLAGS.seed, options=options, num_workers=FLAGS.num_workers)
-  except melody_pipeline.InputError as e:
+  except source_files.InputError as e:
     return _fail(str(e))
   except EmptyCorpusError as e:
     if e.stats is not None and e.stats.files_found:

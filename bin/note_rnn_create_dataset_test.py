@@ -15,9 +15,11 @@ from absl.testing import flagsaver
 import pytest
 import tensorflow as tf
 
+from note_rnn import dataset_runner
 from note_rnn import encoding
 from note_rnn import melody_pipeline as mp
 from note_rnn import melody_pipeline_test as mp_test
+from note_rnn import source_files
 from note_rnn import sequence_example_io as sio
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_create_dataset.py'
@@ -45,7 +47,8 @@ def _create(input_spec, output_dir, **kwargs):
 
 def _read_bytes(output_dir):
   return [(pathlib.Path(output_dir) / name).read_bytes()
-          for name in (mp.TRAINING_FILENAME, mp.EVAL_FILENAME)]
+          for name in (dataset_runner.TRAINING_FILENAME,
+                       dataset_runner.EVAL_FILENAME)]
 
 
 @pytest.fixture(scope='module')
@@ -61,9 +64,11 @@ def test_stats_on_testdata(testdata_run):
   stats, _, progress = testdata_run
   assert stats.files_found == EXPECTED_FILES
   assert stats.files_read == EXPECTED_FILES - 2
-  assert stats.files_failed == {mp.FILE_UNREADABLE_MIDI: 1, mp.FILE_NO_NOTES: 1}
-  assert stats.failed_files == [('corrupt.mid', mp.FILE_UNREADABLE_MIDI),
-                                ('empty.mid', mp.FILE_NO_NOTES)]
+  assert stats.files_failed == {source_files.FILE_UNREADABLE_MIDI: 1,
+                                source_files.FILE_NO_NOTES: 1}
+  assert stats.failed_files == [
+      ('corrupt.mid', source_files.FILE_UNREADABLE_MIDI),
+      ('empty.mid', source_files.FILE_NO_NOTES)]
   # 9 MIDI files with notes + 3 + 1 ABC tunes.
   assert stats.sequences == 13
   assert stats.sequences_skipped == {mp.SEQUENCE_ABC_TUNE_PARSE_ERROR: 1}
@@ -85,11 +90,14 @@ def test_stats_on_testdata(testdata_run):
 
 def test_output_files_hold_the_melodies(testdata_run):
   stats, output_dir, _ = testdata_run
-  assert stats.failed_files_path == str(output_dir / mp.FAILED_FILES_FILENAME)
-  assert (output_dir / mp.FAILED_FILES_FILENAME).read_text() == (
+  assert stats.failed_files_path == str(
+      output_dir / dataset_runner.FAILED_FILES_FILENAME)
+  assert (output_dir / dataset_runner.FAILED_FILES_FILENAME).read_text() == (
       'corrupt.mid\tunreadable_midi\nempty.mid\tno_notes\n')
-  training = sio.read_class_sequences(output_dir / mp.TRAINING_FILENAME)
-  evaluation = sio.read_class_sequences(output_dir / mp.EVAL_FILENAME)
+  training = sio.read_class_sequences(
+      output_dir / dataset_runner.TRAINING_FILENAME)
+  evaluation = sio.read_class_sequences(
+      output_dir / dataset_runner.EVAL_FILENAME)
   assert len(training) == stats.training_melodies
   assert len(evaluation) == stats.eval_melodies
   lengths = sorted(len(m) for m in training + evaluation)
@@ -104,7 +112,8 @@ def test_output_files_hold_the_melodies(testdata_run):
   assert melody[:5] == (encoding.pitch_to_class(60), 0, 0, 0,
                         encoding.pitch_to_class(64))
   dataset = sio.make_training_dataset(
-      [str(output_dir / mp.TRAINING_FILENAME)], batch_size=4, max_length=128,
+      [str(output_dir / dataset_runner.TRAINING_FILENAME)], batch_size=4,
+      max_length=128,
       shuffle=False, repeat=False)
   inputs, labels, lengths = next(iter(dataset))
   assert inputs.shape[0] == 4 and inputs.shape[2] == encoding.NUM_CLASSES
@@ -128,7 +137,7 @@ def test_every_failed_file_is_listed_in_the_output_folder(tmp_path):
     shutil.copy(REPO_ROOT / 'testdata' / 'corrupt.mid',
                 corpus / f'bad{i:02d}.mid')
   stats = _create(corpus, tmp_path / 'out')
-  listed = (tmp_path / 'out' / mp.FAILED_FILES_FILENAME).read_text()
+  listed = (tmp_path / 'out' / dataset_runner.FAILED_FILES_FILENAME).read_text()
   assert listed.splitlines() == [f'bad{i:02d}.mid\tunreadable_midi'
                                  for i in range(failed)]
   summary = stats.summary()
@@ -137,7 +146,8 @@ def test_every_failed_file_is_listed_in_the_output_folder(tmp_path):
   assert f'failed files list:      {failed} -> ' in summary
   # No temporary file is left beside the outputs.
   assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == sorted(
-      [mp.EVAL_FILENAME, mp.FAILED_FILES_FILENAME, mp.TRAINING_FILENAME])
+      [dataset_runner.EVAL_FILENAME, dataset_runner.FAILED_FILES_FILENAME,
+       dataset_runner.TRAINING_FILENAME])
 
 
 def test_a_file_that_kills_its_worker_fails_alone(tmp_path):
@@ -155,9 +165,10 @@ def test_a_file_that_kills_its_worker_fails_alone(tmp_path):
                   run_task=mp_test.crash_on_marker, progress_stream=progress)
   assert '3/3 files' in progress.getvalue()
   assert stats.files_read == 2
-  assert stats.failed_files == [('crash.mid', mp.FILE_WORKER_CRASHED)]
+  assert stats.failed_files == [('crash.mid', source_files.FILE_WORKER_CRASHED)]
   assert stats.melodies_kept == stats.training_melodies == 4
-  assert (tmp_path / 'out' / mp.FAILED_FILES_FILENAME).read_text() == (
+  failed_files = tmp_path / 'out' / dataset_runner.FAILED_FILES_FILENAME
+  assert failed_files.read_text() == (
       'crash.mid\tworker_crashed\n')
 
 
@@ -202,7 +213,8 @@ def test_note_sequence_tfrecord_input(tmp_path):
                                      mp.INPUT_TOO_MANY_STEPS: 1}
   assert stats.melodies_kept == stats.training_melodies == 3
   assert stats.sources_with_melodies == 2  # Each record is a source.
-  melodies = sio.read_class_sequences(tmp_path / 'out' / mp.TRAINING_FILENAME)
+  melodies = sio.read_class_sequences(
+      tmp_path / 'out' / dataset_runner.TRAINING_FILENAME)
   assert [len(m) for m in melodies] == [128] * 3
 
 
@@ -220,7 +232,7 @@ def test_no_melody_raises_with_stats(tmp_path):
     shutil.copy(REPO_ROOT / 'testdata' / name, corpus)
   with pytest.raises(tool.EmptyCorpusError, match='no melody') as info:
     _create(corpus, tmp_path / 'out')
-  assert info.value.stats.files_failed == {mp.FILE_UNREADABLE_MIDI: 1}
+  assert info.value.stats.files_failed == {source_files.FILE_UNREADABLE_MIDI: 1}
   assert info.value.stats.melodies_dropped == {mp.MELODY_TOO_SHORT: 1}
   assert not (tmp_path / 'out').exists()
 
@@ -276,7 +288,7 @@ def test_script_on_testdata(tmp_path, testdata_run):
   # bytes as the in-process run.
   result = _run_script('--input=testdata', f'--output_dir={tmp_path}')
   assert result.returncode == 0, result.stderr
-  for name in (mp.TRAINING_FILENAME, mp.EVAL_FILENAME):
+  for name in (dataset_runner.TRAINING_FILENAME, dataset_runner.EVAL_FILENAME):
     assert (tmp_path / name).is_file()
   assert 'corrupt.mid (unreadable_midi)' in result.stdout
   assert f'melodies kept:          {EXPECTED_MELODIES}' in result.stdout
@@ -320,9 +332,10 @@ def test_script_drops_bomb_files_under_a_memory_limit(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   for name, reason in expected.items():
     assert f'failed: {name} ({reason})' in result.stdout
-  listed = (tmp_path / 'out' / mp.FAILED_FILES_FILENAME).read_text()
+  listed = (tmp_path / 'out' / dataset_runner.FAILED_FILES_FILENAME).read_text()
   assert listed == ''.join(f'{name}\t{reason}\n'
                            for name, reason in sorted(expected.items()))
   # The good files' melodies are written.
-  melodies = sio.read_class_sequences(tmp_path / 'out' / mp.TRAINING_FILENAME)
+  melodies = sio.read_class_sequences(
+      tmp_path / 'out' / dataset_runner.TRAINING_FILENAME)
   assert [len(m) for m in melodies] == [128, 128]

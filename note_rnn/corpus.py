@@ -30,7 +30,7 @@ Steps:
    shifted so bar lines fall on the time-signature grid, at a fixed
    `DEFAULT_QPM` with one tempo event.
 4. The same worker runs `melody_pipeline.note_sequence_to_class_sequences`
-   on the sequence; `melody_pipeline.write_dataset` splits by tune and
+   on the sequence; `dataset_runner.write_dataset` splits by tune and
    writes the TFRecords. Same corpus, options and seed give byte-identical
    files whatever the number of workers.
 """
@@ -49,6 +49,7 @@ from note_seq import abc_parser
 from note_seq import constants
 from note_seq.protobuf import music_pb2
 
+from note_rnn import dataset_runner
 from note_rnn import melody_pipeline
 
 # Parsers (`--parser`).
@@ -1085,14 +1086,14 @@ class CorpusStats:
 def build_corpus_dataset(output_dir, corpus_dir=None,
                          collection_names=DEFAULT_COLLECTIONS,
                          include_essen=False, parser=PARSER_AUTO,
-                         eval_ratio=melody_pipeline.DEFAULT_EVAL_RATIO,
+                         eval_ratio=dataset_runner.DEFAULT_EVAL_RATIO,
                          seed=0, options=None, num_workers=None,
                          max_tunes_per_collection=0, expand_repeats=True,
                          progress_stream=sys.stderr):
   """Builds the Note RNN training and evaluation TFRecords from the corpus.
 
   Args:
-    output_dir: folder for `melody_pipeline.TRAINING_FILENAME` and
+    output_dir: folder for `dataset_runner.TRAINING_FILENAME` and
       `EVAL_FILENAME` (created if missing; files replaced atomically).
     corpus_dir: folder laid out like music21's `corpus/`; None = the
       installed music21's.
@@ -1115,7 +1116,7 @@ def build_corpus_dataset(output_dir, corpus_dir=None,
       parses it).
     ValueError: bad collections, parser or ratio.
     FileNotFoundError: a collection folder is missing.
-    melody_pipeline.EmptyCorpusError: no tune or no melody; nothing is
+    dataset_runner.EmptyCorpusError: no tune or no melody; nothing is
       written. Its `stats` is the `CorpusStats`.
   """
   if parser not in PARSERS:
@@ -1137,7 +1138,7 @@ def build_corpus_dataset(output_dir, corpus_dir=None,
   stats = CorpusStats(parser=parser, collections=collection_stats)
   stats.dataset.files_found = sum(s.files for s in collection_stats.values())
   if not tunes:
-    raise melody_pipeline.EmptyCorpusError(
+    raise dataset_runner.EmptyCorpusError(
         f'no tune found in {", ".join(names)} under {corpus_dir}', stats)
 
   tasks = []
@@ -1146,8 +1147,8 @@ def build_corpus_dataset(output_dir, corpus_dir=None,
     tasks.append((len(chunk), (chunk, parser, options, expand_repeats)))
   num_workers = num_workers or os.cpu_count() or 1
   num_workers = max(1, min(num_workers, len(tasks)))
-  progress = melody_pipeline.Progress(len(tunes), 'tunes', progress_stream)
-  results = melody_pipeline.run_tasks(tasks, num_workers, progress,
+  progress = dataset_runner.Progress(len(tunes), 'tunes', progress_stream)
+  results = dataset_runner.run_tasks(tasks, num_workers, progress,
                                       _run_corpus_task)
   progress.finish()
 
@@ -1172,10 +1173,10 @@ def build_corpus_dataset(output_dir, corpus_dir=None,
       stats.dataset.fail_file(key, reason)
   stats.dataset.sources_with_melodies = len(melodies_by_source)
   if not stats.dataset.melodies_kept:
-    raise melody_pipeline.EmptyCorpusError(
+    raise dataset_runner.EmptyCorpusError(
         'no melody found in the corpus (see the summary for what was '
         'dropped and why)', stats)
-  melody_pipeline.write_dataset(melodies_by_source, output_dir, eval_ratio,
+  dataset_runner.write_dataset(melodies_by_source, output_dir, eval_ratio,
                                 seed, stats.dataset)
   return stats
 

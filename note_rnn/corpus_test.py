@@ -16,6 +16,7 @@ from note_seq.protobuf import music_pb2
 import pytest
 
 from note_rnn import corpus
+from note_rnn import dataset_runner
 from note_rnn import encoding
 from note_rnn import melody_pipeline as mp
 from note_rnn import sequence_example_io as sio
@@ -330,8 +331,10 @@ def test_build_with_note_seq_on_a_fake_corpus(tmp_path, monkeypatch):
   assert dataset.sequences_skipped == {corpus.SEQUENCE_TUNE_PARSE_ERROR: 1}
   assert dataset.melodies_kept == dataset.sources_with_melodies == 4
   assert (dataset.training_sources, dataset.eval_sources) == (3, 1)
-  training = sio.read_class_sequences(tmp_path / 'out' / mp.TRAINING_FILENAME)
-  evaluation = sio.read_class_sequences(tmp_path / 'out' / mp.EVAL_FILENAME)
+  training = sio.read_class_sequences(
+      tmp_path / 'out' / dataset_runner.TRAINING_FILENAME)
+  evaluation = sio.read_class_sequences(
+      tmp_path / 'out' / dataset_runner.EVAL_FILENAME)
   assert len(training) == 3 and len(evaluation) == 1
   assert all(len(m) == 8 * encoding.STEPS_PER_BAR
              for m in training + evaluation)
@@ -345,21 +348,22 @@ def test_build_with_note_seq_on_a_fake_corpus(tmp_path, monkeypatch):
                                     '4', '4']
   # Same corpus and seed: same bytes.
   _build(root, tmp_path / 'again', eval_ratio=0.25)
-  names = (mp.TRAINING_FILENAME, mp.EVAL_FILENAME)
+  names = (dataset_runner.TRAINING_FILENAME, dataset_runner.EVAL_FILENAME)
   first = [(tmp_path / 'out' / n).read_bytes() for n in names]
   assert [(tmp_path / 'again' / n).read_bytes() for n in names] == first
 
 
 def test_build_without_melodies_raises_with_stats(tmp_path):
   root = _write_fake_corpus(tmp_path / 'corpus')
-  with pytest.raises(mp.EmptyCorpusError, match='no melody') as info:
+  with pytest.raises(dataset_runner.EmptyCorpusError,
+                     match='no melody') as info:
     _build(root, tmp_path / 'out',
            options=mp.MelodyOptions(min_bars=20))
   assert info.value.stats.dataset.melodies_dropped == {mp.MELODY_TOO_SHORT: 4}
   assert not (tmp_path / 'out').exists()
   empty = tmp_path / 'empty'
   (empty / 'ryansMammoth').mkdir(parents=True)
-  with pytest.raises(mp.EmptyCorpusError, match='no tune found'):
+  with pytest.raises(dataset_runner.EmptyCorpusError, match='no tune found'):
     _build(empty, tmp_path / 'out', collection_names=['ryansMammoth'])
 
 

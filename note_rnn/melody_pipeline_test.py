@@ -16,8 +16,10 @@ from note_seq.protobuf import music_pb2
 import numpy as np
 import pytest
 
+from note_rnn import dataset_runner
 from note_rnn import encoding
 from note_rnn import melody_pipeline as mp
+from note_rnn import source_files
 
 # Test sequences run at 60 qpm: one quarter note per second, 4 steps each.
 QPM = 60.0
@@ -263,13 +265,13 @@ def test_options_are_validated():
 def test_stats_merge_adds_counts():
   a = mp.DatasetStats(files_read=1, melodies_kept=2)
   a.melodies_dropped[mp.MELODY_TOO_SHORT] += 1
-  a.fail_file('x.mid', mp.FILE_UNREADABLE_MIDI)
+  a.fail_file('x.mid', source_files.FILE_UNREADABLE_MIDI)
   b = mp.DatasetStats(files_read=2, melodies_kept=3)
   b.melodies_dropped[mp.MELODY_TOO_SHORT] += 2
   a.merge(b)
   assert (a.files_read, a.melodies_kept) == (3, 5)
   assert a.melodies_dropped == {mp.MELODY_TOO_SHORT: 3}
-  assert a.failed_files == [('x.mid', mp.FILE_UNREADABLE_MIDI)]
+  assert a.failed_files == [('x.mid', source_files.FILE_UNREADABLE_MIDI)]
   assert 'x.mid (unreadable_midi)' in a.summary()
 
 
@@ -279,9 +281,9 @@ def _classes(result):
 
 def test_testdata_files_give_the_documented_melodies(testdata_dir):
   source = {}
-  for s in mp.find_source_files(testdata_dir):
+  for s in source_files.find_source_files(testdata_dir):
     source[s.key] = s
-  results = {k: mp.process_file(s) for k, s in source.items()}
+  results = {k: source_files.process_file(s) for k, s in source.items()}
   c_major = _classes(results['c_major.mid'])
   assert [len(c) for c in c_major] == [128]
   # Same tune a fifth up / as the top of triads: the same classes.
@@ -298,9 +300,9 @@ def test_testdata_files_give_the_documented_melodies(testdata_dir):
   assert results['few_pitches.mid'].stats.melodies_dropped == {
       mp.MELODY_TOO_FEW_PITCHES: 1}
   assert results['corrupt.mid'].stats.failed_files == [
-      ('corrupt.mid', mp.FILE_UNREADABLE_MIDI)]
+      ('corrupt.mid', source_files.FILE_UNREADABLE_MIDI)]
   assert results['empty.mid'].stats.failed_files == [
-      ('empty.mid', mp.FILE_NO_NOTES)]
+      ('empty.mid', source_files.FILE_NO_NOTES)]
   tunes = results['abc/tunes.abc']
   assert tunes.stats.sequences == 3
   assert [len(c) for c in _classes(tunes)] == [128, 128, 128]
@@ -323,33 +325,36 @@ def test_primer_is_a_short_c_major_melody(testdata_dir):
 
 
 def test_find_source_files_keys_and_filters(testdata_dir, tmp_path):
-  keys = [s.key for s in mp.find_source_files(testdata_dir)]
+  keys = [s.key for s in source_files.find_source_files(testdata_dir)]
   assert 'abc/tunes.abc' in keys and 'corrupt.mid' in keys
   assert 'make_testdata.py' not in keys
   assert keys == sorted(keys)
   # A glob; keys relative to the matches' common folder.
-  glob_keys = [s.key for s in mp.find_source_files(
+  glob_keys = [s.key for s in source_files.find_source_files(
       str(testdata_dir / '**' / '*.abc'))]
   assert glob_keys == ['broken.abc', 'tunes.abc']
-  single = mp.find_source_files(testdata_dir / 'c_major.mid')
-  assert [(s.key, s.kind) for s in single] == [('c_major.mid', mp.KIND_MIDI)]
+  single = source_files.find_source_files(testdata_dir / 'c_major.mid')
+  assert [(s.key, s.kind) for s in single] == [
+      ('c_major.mid', source_files.KIND_MIDI)]
   (tmp_path / 'notes.txt').write_text('x')
-  with pytest.raises(mp.InputError, match='unknown file type'):
-    mp.find_source_files(tmp_path / 'notes.txt')
-  with pytest.raises(mp.InputError, match='matches nothing'):
-    mp.find_source_files(tmp_path / 'missing')
+  with pytest.raises(source_files.InputError, match='unknown file type'):
+    source_files.find_source_files(tmp_path / 'notes.txt')
+  with pytest.raises(source_files.InputError, match='matches nothing'):
+    source_files.find_source_files(tmp_path / 'missing')
 
 
 def test_split_sources_is_deterministic_and_sized():
   keys = [f'song{i:03d}.mid' for i in range(50)]
-  eval_keys = mp.split_sources(keys, 0.1, seed=0)
+  eval_keys = dataset_runner.split_sources(keys, 0.1, seed=0)
   assert len(eval_keys) == 5
-  assert mp.split_sources(list(reversed(keys)), 0.1, seed=0) == eval_keys
-  assert mp.split_sources(keys, 0.1, seed=1) != eval_keys
-  assert mp.split_sources(keys, 0.0, seed=0) == set()
-  assert len(mp.split_sources(keys[:8], 0.1, seed=0)) == 1  # 0.8 rounds to 1
+  assert dataset_runner.split_sources(
+      list(reversed(keys)), 0.1, seed=0) == eval_keys
+  assert dataset_runner.split_sources(keys, 0.1, seed=1) != eval_keys
+  assert dataset_runner.split_sources(keys, 0.0, seed=0) == set()
+  # 0.8 rounds to 1.
+  assert len(dataset_runner.split_sources(keys[:8], 0.1, seed=0)) == 1
   with pytest.raises(ValueError):
-    mp.split_sources(keys, 1.5, seed=0)
+    dataset_runner.split_sources(keys, 1.5, seed=0)
 
 
 def test_encode_melody_output_is_in_range_for_random_melodies():
@@ -451,39 +456,42 @@ def test_sequence_bounds_are_checked_before_quantizing():
 
 
 def test_midi_scan_bounds_notes_and_ticks(testdata_dir):
-  assert mp.midi_bound_reason(_midi_bytes(_good_midi_notes())) is None
+  assert source_files.midi_bound_reason(_midi_bytes(_good_midi_notes())) is None
   for path in sorted(testdata_dir.glob('*.mid')):
-    assert mp.midi_bound_reason(path.read_bytes()) is None, path
+    assert source_files.midi_bound_reason(path.read_bytes()) is None, path
   # Steps are ticks / ticks per quarter * 4, whatever the tempo.
   limit_ticks = mp.MAX_INPUT_STEPS * TICKS_PER_QUARTER // 4
-  assert mp.midi_bound_reason(_midi_bytes([(60, limit_ticks)])) is None
-  assert mp.midi_bound_reason(_midi_bytes([(60, limit_ticks + 1)])) == (
-      mp.INPUT_TOO_MANY_STEPS)
+  assert source_files.midi_bound_reason(
+      _midi_bytes([(60, limit_ticks)])) is None
+  assert source_files.midi_bound_reason(
+      _midi_bytes([(60, limit_ticks + 1)])) == mp.INPUT_TOO_MANY_STEPS
   notes = [(60, 1)] * mp.MAX_INPUT_NOTES
-  assert mp.midi_bound_reason(_midi_bytes(notes)) is None
-  assert mp.midi_bound_reason(_midi_bytes(notes + [(60, 1)])) == (
+  assert source_files.midi_bound_reason(_midi_bytes(notes)) is None
+  assert source_files.midi_bound_reason(_midi_bytes(notes + [(60, 1)])) == (
       mp.INPUT_TOO_MANY_NOTES)
   # Bytes the scan cannot follow are left to the MIDI reader.
   truncated = b'MThd\0\0\0\6\0\0\0\1\0\x60MTrk\0\0\0\4\x00\x40'
-  assert mp.midi_bound_reason(truncated) is None
+  assert source_files.midi_bound_reason(truncated) is None
 
 
 def test_process_file_drops_bomb_files_with_their_reason(tmp_path):
   expected = write_bomb_corpus(tmp_path)
-  sources = {s.key: s for s in mp.find_source_files(tmp_path)}
+  sources = {s.key: s for s in source_files.find_source_files(tmp_path)}
   for name, reason in expected.items():
-    result = mp.process_file(sources[name])
+    result = source_files.process_file(sources[name])
     assert not result.melodies
     assert result.stats.failed_files == [(name, reason)]
   for name in ('good.abc', 'good.mid'):
-    assert [len(c) for c in _classes(mp.process_file(sources[name]))] == [
-        8 * BAR]
+    result = source_files.process_file(sources[name])
+    assert [len(c) for c in _classes(result)] == [8 * BAR]
   # A file over MAX_INPUT_BYTES is not even read.
   big = tmp_path / 'big.abc'
   with open(big, 'wb') as f:
-    f.truncate(mp.MAX_INPUT_BYTES[mp.KIND_ABC] + 1)
-  result = mp.process_file(mp.SourceFile(str(big), 'big.abc', mp.KIND_ABC))
-  assert result.stats.failed_files == [('big.abc', mp.INPUT_TOO_LARGE)]
+    f.truncate(source_files.MAX_INPUT_BYTES[source_files.KIND_ABC] + 1)
+  result = source_files.process_file(
+      source_files.SourceFile(str(big), 'big.abc', source_files.KIND_ABC))
+  assert result.stats.failed_files == [
+      ('big.abc', source_files.INPUT_TOO_LARGE)]
 
 
 # Runs in a child process without TensorFlow: caps its address space a
@@ -491,7 +499,9 @@ def test_process_file_drops_bomb_files_with_their_reason(tmp_path):
 # corpus in process, and prints what came out and how much memory grew.
 _MEMORY_CHILD = textwrap.dedent("""
     import json, resource, sys
+    from note_rnn import dataset_runner
     from note_rnn import melody_pipeline as mp
+    from note_rnn import source_files
     assert 'tensorflow' not in sys.modules
     def vm_kib(field):
       for line in open('/proc/self/status'):
@@ -500,10 +510,11 @@ _MEMORY_CHILD = textwrap.dedent("""
     limit = (vm_kib('VmSize') + HEADROOM_KIB) * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    sources = mp.find_source_files(sys.argv[1])
-    results = mp.run_tasks(mp._make_tasks(sources, {}, mp.MelodyOptions(),
-                                          mp.DatasetStats()),
-                           1, mp.Progress(len(sources), 'files', None))
+    sources = source_files.find_source_files(sys.argv[1])
+    results = dataset_runner.run_tasks(
+        dataset_runner._make_tasks(sources, {}, mp.MelodyOptions(),
+                                   mp.DatasetStats()),
+        1, dataset_runner.Progress(len(sources), 'files', None))
     stats = mp.DatasetStats()
     melodies = {}
     for result in results:
@@ -543,19 +554,19 @@ def crash_on_marker(task):
   of note_rnn_create_dataset_test to import.
 
   Args:
-    task: as `melody_pipeline._run_task`.
+    task: as `dataset_runner._run_task`.
 
   Returns:
-    `melody_pipeline._run_task(task)`.
+    `dataset_runner._run_task(task)`.
   """
   kind, payload, _ = task
   if kind == 'file' and 'crash' in payload.key:
     os._exit(3)  # pylint: disable=protected-access
-  return mp._run_task(task)  # pylint: disable=protected-access
+  return dataset_runner._run_task(task)  # pylint: disable=protected-access
 
 
 def _abc_title(data):
-  text, _ = mp.decode_abc(data)
+  text, _ = source_files.decode_abc(data)
   tunes, errors = abc_parser.parse_abc_tunebook(text)
   assert not errors
   return [t.sequence_metadata.title for t in tunes.values()]
@@ -587,7 +598,8 @@ def test_abc_files_in_legacy_encodings_are_read(tmp_path, name, data, title):
   assert _abc_title(data) == [title]
   path = tmp_path / f'{name}.abc'
   path.write_bytes(data)
-  result = mp.process_file(mp.SourceFile(str(path), path.name, mp.KIND_ABC))
+  result = source_files.process_file(
+      source_files.SourceFile(str(path), path.name, source_files.KIND_ABC))
   assert not result.stats.failed_files
   assert [len(c) for c in _classes(result)] == [8 * BAR]
 
@@ -595,7 +607,7 @@ def test_abc_files_in_legacy_encodings_are_read(tmp_path, name, data, title):
 def test_summary_points_to_the_full_failure_list():
   stats = mp.DatasetStats(failed_files_path='out/failed_files.txt')
   for i in range(mp.MAX_FAILED_FILES_LISTED + 3):
-    stats.fail_file(f'bad{i:02d}.mid', mp.FILE_UNREADABLE_MIDI)
+    stats.fail_file(f'bad{i:02d}.mid', source_files.FILE_UNREADABLE_MIDI)
   summary = stats.summary()
   assert '... and 3 more (all in out/failed_files.txt)' in summary
   assert 'failed files list:      13 -> out/failed_files.txt' in summary

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from note_rnn import dataset_runner
 from note_rnn import encoding
 from note_rnn import hparams as hparams_lib
-from note_rnn import melody_pipeline
 from note_rnn import model as model_lib
 from note_rnn import sequence_example_io as sio
 from note_rnn import training
@@ -261,10 +261,10 @@ def test_evaluate_matches_numpy_and_ignores_batch_size(synthetic_files):
 def testdata_run(tmp_path_factory):
   """200 steps on the dataset made from testdata/, with eval."""
   data_dir = tmp_path_factory.mktemp('testdata_dataset')
-  melody_pipeline.create_dataset(str(TESTDATA_DIR), str(data_dir),
+  dataset_runner.create_dataset(str(TESTDATA_DIR), str(data_dir),
                                  num_workers=1, progress_stream=io.StringIO())
-  files = (str(data_dir / melody_pipeline.TRAINING_FILENAME),
-           str(data_dir / melody_pipeline.EVAL_FILENAME))
+  files = (str(data_dir / dataset_runner.TRAINING_FILENAME),
+           str(data_dir / dataset_runner.EVAL_FILENAME))
   run_dir = tmp_path_factory.mktemp('run')
   hparams = 'rnn_layer_sizes=[16],batch_size=8,max_sequence_length=128'
   metrics = training.train(
