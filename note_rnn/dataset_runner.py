@@ -15,9 +15,9 @@ import multiprocessing
 import os
 import random
 import sys
-import tempfile
 import time
 
+from note_rnn import encoding
 from note_rnn import melody_pipeline
 from note_rnn import source_files
 
@@ -377,23 +377,11 @@ def write_failed_files(path, failed_files):
     path: destination file.
     failed_files: (source key, reason) pairs.
   """
-  directory = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
-                             suffix=os.path.basename(path))
-  try:
-    # Keys of undecodable file names keep their bytes as escapes.
-    with open(fd, 'w', encoding='utf-8', errors='backslashreplace',
-                 newline='\n') as f:
-      for key, reason in sorted(failed_files):
-        f.write(f'{key}\t{reason}\n')
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  text = ''.join(f'{key}\t{reason}\n' for key, reason in
+                 sorted(failed_files))
+  # Keys of undecodable file names keep their bytes as escapes.
+  encoding.write_file_atomically(
+      path, text.encode('utf-8', errors='backslashreplace'))
 
 
 def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats):
