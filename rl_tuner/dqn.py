@@ -38,14 +38,13 @@ Algorithm = collections.namedtuple(
     'Algorithm',
     ['next_state_value',   # fn(next_q [B, A], log p(.|s') [B, A]) -> [B]
      'acts_with_prior',    # policy scores add the Reward RNN's logits
-     'needs_prior_in_target',  # the target needs log p(.|s')
-     'forced_reward_mode'])    # None, or the reward mode it must use
+     'needs_prior_in_target'])  # the target needs log p(.|s')
 
 ALGORITHMS = {
-    'q': Algorithm(_max_value, False, False, None),
-    'psi': Algorithm(_logsumexp_value, False, False, None),
-    'g': Algorithm(_g_value, True, True, 'music_theory_only'),
-    'pure_rl': Algorithm(_max_value, False, False, 'music_theory_only'),
+    'q': Algorithm(_max_value, False, False),
+    'psi': Algorithm(_logsumexp_value, False, False),
+    'g': Algorithm(_g_value, True, True),
+    'pure_rl': Algorithm(_max_value, False, False),
 }
 ALGORITHM_ALIASES = rl_tuner_ops.ALGORITHM_ALIASES
 

@@ -10,6 +10,7 @@ from note_rnn import hparams as note_rnn_hparams_lib
 from note_rnn import model as note_rnn_model
 from rl_tuner import dqn
 from rl_tuner import dqn_hparams as dqn_hparams_lib
+from rl_tuner import settings as settings_lib
 
 NUM_CLASSES = 38
 UNITS = 4
@@ -174,8 +175,11 @@ def test_only_g_acts_with_and_targets_the_prior():
   assert [n for n, a in dqn.ALGORITHMS.items() if a.acts_with_prior] == ['g']
   assert [n for n, a in dqn.ALGORITHMS.items()
           if a.needs_prior_in_target] == ['g']
-  forced = {n: a.forced_reward_mode for n, a in dqn.ALGORITHMS.items()}
-  assert forced == {'q': None, 'psi': None, 'g': 'music_theory_only',
+  # The reward mode each algorithm uses lives with the settings.
+  forced = {n: settings_lib.effective_reward_mode(n, 'music_theory_all')
+            for n in dqn.ALGORITHMS}
+  assert forced == {'q': 'music_theory_all', 'psi': 'music_theory_all',
+                    'g': 'music_theory_only',
                     'pure_rl': 'music_theory_only'}
 
 
