@@ -5,6 +5,7 @@ note_seq) that ffmpeg, an audio tool these scripts do not use, is missing;
 and makes the repository importable when a script runs from a checkout.
 """
 
+import functools
 import os
 import sys
 import warnings
@@ -24,6 +25,46 @@ def fail(tool, message):
   """Prints `tool: error: message` to stderr; returns EXIT_USAGE."""
   print(f'{tool}: error: {message}', file=sys.stderr)
   return EXIT_USAGE
+
+
+def _first_line(error):
+  text = str(error).strip()
+  return text.splitlines()[0] if text else type(error).__name__
+
+
+def one_line_errors(tool, error_types=(), disk_full_where='the outputs',
+                    resumable=False):
+  """Decorates a script's main(argv): expected failures end in one line.
+
+  An error of `error_types`, or any error meaning the disk is full, prints
+  `tool: error: <first line>` to stderr and returns EXIT_USAGE; anything
+  else is a bug and keeps its traceback.
+
+  Args:
+    tool: the script name for the message.
+    error_types: exception classes whose message is the user's answer.
+    disk_full_where: what was being written, for the disk-full line.
+    resumable: the disk-full line says the run can be resumed.
+  """
+  from note_rnn import outputs  # pylint: disable=g-import-not-at-top
+
+  def decorate(main):
+    @functools.wraps(main)
+    def wrapped(argv):
+      try:
+        return main(argv)
+      except tuple(error_types) as e:
+        if outputs.is_disk_full(e):
+          return fail(tool, outputs.disk_full_message(disk_full_where,
+                                                      resumable))
+        return fail(tool, _first_line(e))
+      except Exception as e:  # pylint: disable=broad-except
+        if outputs.is_disk_full(e):
+          return fail(tool, outputs.disk_full_message(disk_full_where,
+                                                      resumable))
+        raise
+    return wrapped
+  return decorate
 
 
 def define_melody_flags():

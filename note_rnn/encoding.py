@@ -15,11 +15,12 @@ original RL Tuner's reward code calls class 0 "NOTE_OFF" and class 1
 
 import io
 import os
-import tempfile
 
 from note_seq import melodies_lib
 from note_seq import midi_io
 import numpy as np
+
+from note_rnn import outputs
 
 # Number of classes: 2 special events + 36 pitches.
 NUM_CLASSES = 38
@@ -152,24 +153,8 @@ def classes_to_note_sequence(classes, qpm=DEFAULT_QPM, transpose_amount=0,
   return melody.to_sequence(velocity=velocity, program=program, qpm=qpm)
 
 
-def write_file_atomically(path, data):
-  """Writes bytes to `path` through a temporary file and a rename."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
-                             suffix=os.path.basename(path))
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      f.write(data)
-    # mkstemp creates the file private (0600); give it the usual umask mode.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+# The one atomic writer lives in `outputs`; kept here for existing callers.
+write_file_atomically = outputs.write_file_atomically
 
 
 def note_sequence_to_midi_file(sequence, path):

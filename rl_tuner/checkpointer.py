@@ -91,15 +91,39 @@ def find(directory, checkpoint_name=None):
   return path
 
 
+class CheckpointError(ValueError):
+  """A checkpoint that cannot be read; the message names its path."""
+
+
 def read(tf_checkpoint, path):
-  """Restores the networks and optimizer; returns the training state."""
-  with open(os.path.join(path, STATE_FILE)) as f:
-    state = json.load(f)
-  tf_checkpoint.read(os.path.join(path, 'ckpt')).assert_consumed()
+  """Restores the networks and optimizer; returns the training state.
+
+  Raises:
+    CheckpointError: the state or the TensorFlow files are damaged or do not
+      fit the networks.
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  state = read_state(path)
+  try:
+    tf_checkpoint.read(os.path.join(path, 'ckpt')).assert_consumed()
+  except (tf.errors.OpError, ValueError, AssertionError) as e:
+    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+    raise CheckpointError(f'cannot read checkpoint {path}: {first}') from e
   return state
 
 
 def read_state(path):
-  """The training state of a checkpoint directory, networks untouched."""
-  with open(os.path.join(path, STATE_FILE)) as f:
-    return json.load(f)
+  """The training state of a checkpoint directory, networks untouched.
+
+  Raises:
+    CheckpointError: the state file is missing, damaged or not a dict.
+  """
+  state_path = os.path.join(path, STATE_FILE)
+  try:
+    with open(state_path, encoding='utf-8') as f:
+      state = json.load(f)
+  except (OSError, ValueError) as e:
+    raise CheckpointError(f'cannot read {state_path}: {e}') from e
+  if not isinstance(state, dict):
+    raise CheckpointError(f'{state_path} does not hold a training state')
+  return state
