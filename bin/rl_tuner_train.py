@@ -22,8 +22,6 @@ Your own reward, from a Python file (see README, "Your own rewards"):
       --reward_weights=chord_tones=2
 """
 
-import sys
-
 import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app
 from absl import flags
@@ -37,14 +35,14 @@ FLAGS = flags.FLAGS
 settings_lib.define_flags()
 
 
+@script_setup.one_line_errors(
+    'rl_tuner_train', (train_run.UsageError, reward_api.RewardError),
+    disk_full_where='the run', resumable=True)
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   settings = settings_lib.from_flags(FLAGS)
-  try:
-    summary = train_run.run(settings)
-  except (train_run.UsageError, reward_api.RewardError) as e:
-    sys.exit(script_setup.fail('rl_tuner_train', e))
+  summary = train_run.run(settings)
   print(f'Done: {summary["env_steps"]} environment steps in '
         f'{summary["train_seconds_this_run"]:.1f} s; outputs in '
         f'{settings.output_dir}')

@@ -9,8 +9,10 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -145,8 +147,49 @@ def concurrent_runs(workdir, tiny_checkpoint, trained):
       'no_resume': _train_args(str(run_dir), tiny_checkpoint),
       'resume': _train_args(str(resumed_dir), tiny_checkpoint,
                             training_steps=2 * STEPS) + ['--resume'],
+      'straight': _train_args(str(workdir / 'straight'), tiny_checkpoint,
+                              training_steps=2 * STEPS),
   }
-  return run_all(cases, workdir), resumed_dir
+  runs = run_all(cases, workdir)
+  runs['straight'].output_dir = workdir / 'straight'
+  return runs, resumed_dir
+
+
+def _comparable(summary):
+  """A summary without what may differ between runs: timings, flags."""
+  return {k: v for k, v in summary.items()
+          if k not in ('train_seconds_this_run', 'wall_seconds_this_run',
+                       'settings')}
+
+
+def test_a_killed_process_resumes_exactly(workdir, tiny_checkpoint):
+  """SIGKILL once the first checkpoint exists, resume: same as unbroken."""
+  steps = 20 * STEPS  # Long enough to be killed mid-way.
+  runs = {}
+  for name in ('unbroken', 'killed'):
+    args = _train_args(str(workdir / name), tiny_checkpoint,
+                       training_steps=steps, output_every_nth=4 * EVERY,
+                       num_stat_compositions=0)
+    runs[name] = _Run(args, workdir, name)
+  first = workdir / 'killed' / rl_tuner_lib.CHECKPOINT_SUBDIR / 'q-128'
+  deadline = time.time() + TIMEOUT_S
+  while not first.exists() and time.time() < deadline:
+    time.sleep(0.01)
+  killed = runs['killed'].process
+  assert killed.poll() is None, 'the run ended before it could be killed'
+  killed.send_signal(signal.SIGKILL)
+  killed.wait()
+  assert not (workdir / 'killed' / 'summary.json').exists()
+  assert runs['unbroken'].wait().returncode == 0
+  resumed = _Run(args + ['--resume'], workdir, 'resumed').wait()
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  summaries = [json.loads((workdir / name / 'summary.json').read_text())
+               for name in ('unbroken', 'killed')]
+  assert summaries[0]['env_steps'] == steps
+  assert _comparable(summaries[1]) == _comparable(summaries[0])
+  for name in ('q.mid', f'q-{steps}.npz'):
+    assert ((workdir / 'killed' / name).read_bytes() ==
+            (workdir / 'unbroken' / name).read_bytes()), name
 
 
 def test_run_writes_every_output(trained, tiny_checkpoint):
@@ -197,7 +240,7 @@ def test_run_writes_every_output(trained, tiny_checkpoint):
   assert '| metric | q |' in (out / 'table1.md').read_text()
 
   checkpoints = out / rl_tuner_lib.CHECKPOINT_SUBDIR
-  assert sorted(os.listdir(checkpoints)) == ['q-32', 'q-64']
+  assert sorted(os.listdir(checkpoints)) == ['q-32', 'q-64', 'replay']
 
 
 def test_tuned_note_rnn_is_the_final_q_network(trained, tmp_path):
@@ -249,7 +292,7 @@ def test_refused_run_leaves_the_run_alone(concurrent_runs, trained):
   summary = json.loads((out / 'summary.json').read_text())
   assert summary['env_steps'] == STEPS
   assert sorted(os.listdir(out / rl_tuner_lib.CHECKPOINT_SUBDIR)) == [
-      'q-32', 'q-64']
+      'q-32', 'q-64', 'replay']
 
 
 def test_resume_continues_the_run(concurrent_runs):
@@ -259,12 +302,12 @@ def test_resume_continues_the_run(concurrent_runs):
   assert f'Done: {2 * STEPS} environment steps' in run.stdout
   summary = json.loads((resumed_dir / 'summary.json').read_text())
   assert summary['env_steps'] == 2 * STEPS
-  # The schedule carries on, but the replay buffer is not checkpointed: the
-  # first run trained at t = 10, 15, ..., 60; the resumed one from step 64
-  # trains at t % 5 == 0 once its new buffer holds 8 (t - 64 + 1 >= 8), at
-  # t = 75, 80, ..., 125.
-  assert summary['gradient_steps'] == (len(range(10, STEPS, 5)) +
-                                       len(range(75, 2 * STEPS, 5)))
+  # Replay, schedule and random streams carry on: gradient steps at
+  # t = 10, 15, ..., 125 as in one run of 128 steps.
+  assert summary['gradient_steps'] == len(range(10, 2 * STEPS, 5))
+  straight = json.loads((runs['straight'].output_dir /
+                         'summary.json').read_text())
+  assert _comparable(summary) == _comparable(straight)
   with np.load(resumed_dir / f'q-{STEPS}.npz') as before, np.load(
       resumed_dir / f'q-{2 * STEPS}.npz') as after:
     assert after['train_rewards'].shape == (2 * STEPS // EVERY,)
@@ -275,7 +318,7 @@ def test_resume_continues_the_run(concurrent_runs):
     np.testing.assert_array_equal(
         after['eval_rewards'][:STEPS // EVERY + 1], before['eval_rewards'])
   assert sorted(os.listdir(resumed_dir / rl_tuner_lib.CHECKPOINT_SUBDIR)) == [
-      'q-128', 'q-64', 'q-96']
+      'q-128', 'q-64', 'q-96', 'replay']
 
 
 def test_a_user_reward_from_a_file_is_recorded_by_name(concurrent_runs,

@@ -37,3 +37,35 @@ def isolated_script(path, name):
         delattr(FLAGS, flag_name)
       if flag_name in before:
         FLAGS[flag_name] = before[flag_name]
+
+
+@contextlib.contextmanager
+def read_only_dir(parent):
+  """Yields a directory under `parent` that this process cannot write into.
+
+  Not as root: a folder with mode 0555. As root (who writes through any
+  mode): a read-only tmpfs mounted there, unmounted afterwards; a test
+  skips only where root may not mount.
+  """
+  import os  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import pytest  # pylint: disable=g-import-not-at-top
+  path = os.path.join(str(parent), 'read_only')
+  os.makedirs(path, exist_ok=True)
+  if os.geteuid() != 0:
+    os.chmod(path, 0o555)
+    try:
+      yield path
+    finally:
+      os.chmod(path, 0o755)
+    return
+  mounted = subprocess.run(
+      ['mount', '-t', 'tmpfs', '-o', 'ro,size=1m', 'none', path],
+      capture_output=True, text=True, check=False)
+  if mounted.returncode != 0:
+    pytest.skip(f'root cannot mount a read-only tmpfs here: '
+                f'{mounted.stderr.strip()}')
+  try:
+    yield path
+  finally:
+    subprocess.run(['umount', path], check=False)

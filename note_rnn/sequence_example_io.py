@@ -161,6 +161,10 @@ def write_sequence_examples(path, class_sequences):
   return count
 
 
+class SequenceExampleFileError(ValueError):
+  """A TFRecord file that is damaged or holds no melody SequenceExamples."""
+
+
 def read_class_sequences(path):
   """Reads every melody of a TFRecord file as a list of class ints.
 
@@ -170,15 +174,49 @@ def read_class_sequences(path):
 
   Returns:
     List of melodies in file order, each a list of N class ints.
+
+  Raises:
+    FileNotFoundError: no such file.
+    SequenceExampleFileError: a damaged record or one that is not a melody
+      SequenceExample; the message names the file and the record.
   """
-  return [example_to_classes(record.numpy())
-          for record in tf.data.TFRecordDataset(os.fspath(path))]
+  path = _as_path_list(path)[0]
+  melodies = []
+  try:
+    for index, record in enumerate(tf.data.TFRecordDataset(path)):
+      try:
+        melodies.append(example_to_classes(record.numpy()))
+      except Exception as e:  # pylint: disable=broad-except
+        raise SequenceExampleFileError(
+            f'{path}: record {index} is not a melody SequenceExample '
+            f'({_first_line(e)})') from e
+  except tf.errors.OpError as e:
+    raise SequenceExampleFileError(
+        f'{path}: not a readable TFRecord file after {len(melodies)} '
+        f'records ({_first_line(e)})') from e
+  return melodies
+
+
+def _first_line(error):
+  text = str(error).strip()
+  text = text.splitlines()[0] if text else type(error).__name__
+  # TensorFlow prefixes op errors with '{{function_node ...}}'.
+  return text.split('}} ')[-1]
 
 
 def count_records(path_or_paths):
-  """Number of records in one or several TFRecord files."""
+  """Number of records in one or several TFRecord files.
+
+  Raises:
+    SequenceExampleFileError: a file is not a readable TFRecord file.
+  """
   paths = _as_path_list(path_or_paths)
-  return sum(1 for _ in tf.data.TFRecordDataset(paths))
+  try:
+    return sum(1 for _ in tf.data.TFRecordDataset(paths))
+  except tf.errors.OpError as e:
+    raise SequenceExampleFileError(
+        f'{", ".join(paths)}: not a readable TFRecord file '
+        f'({_first_line(e)})') from e
 
 
 def _as_path_list(path_or_paths):

@@ -3,8 +3,10 @@
 A checkpoint is a directory `<output_dir>/checkpoints/<name>-<env_steps>/`
 holding a TensorFlow checkpoint (`ckpt*`: the three networks and Adam) and
 `training_state.json` (counters, reward accumulators, histories, the RNG
-state). It is written into a temporary directory and renamed into place, so
-a crash leaves the previous checkpoint intact; the newest KEEP are kept.
+state, the replay count; the replay itself is in `replay_store` segments).
+It is written into a temporary directory and renamed into place, so a crash
+leaves the previous checkpoint intact; the newest KEEP are kept. Temporaries
+a killed run left are named `.tmp-*` and removed when a run resumes.
 """
 
 import json
@@ -54,9 +56,13 @@ def save(tf_checkpoint, root, name, step, training_state):
     tf_checkpoint.write(os.path.join(staging, 'ckpt'))
     with open(os.path.join(staging, STATE_FILE), 'w') as f:
       json.dump(training_state, f)
-    if os.path.isdir(final):
-      shutil.rmtree(final)
+    replaced = None
+    if os.path.isdir(final):  # Same step again (a resumed run's end).
+      replaced = tempfile.mkdtemp(dir=root, prefix='.tmp-old-')
+      os.replace(final, os.path.join(replaced, 'old'))
     os.replace(staging, final)
+    if replaced:
+      shutil.rmtree(replaced, ignore_errors=True)
   except BaseException:
     shutil.rmtree(staging, ignore_errors=True)
     raise
@@ -106,7 +112,8 @@ def read(tf_checkpoint, path):
   state = read_state(path)
   try:
     tf_checkpoint.read(os.path.join(path, 'ckpt')).assert_consumed()
-  except (tf.errors.OpError, ValueError, AssertionError) as e:
+  except (tf.errors.OpError, ValueError, AssertionError, IndexError,
+          KeyError, OSError) as e:  # A cut file fails in any of these.
     first = (str(e).strip().splitlines() or [type(e).__name__])[0]
     raise CheckpointError(f'cannot read checkpoint {path}: {first}') from e
   return state

@@ -54,7 +54,11 @@ class Primer:
   def _prime_from_training_files(self, network, training_files, rng):
     melodies = []
     for path in training_files:
-      melodies.extend(sequence_example_io.read_class_sequences(path))
+      try:
+        melodies.extend(sequence_example_io.read_class_sequences(path))
+      except (FileNotFoundError,
+              sequence_example_io.SequenceExampleFileError) as e:
+        raise PrimingError(f'--training_data_path: {e}') from e
     melodies = [m[:TRAIN_SEQUENCE_LENGTH] for m in melodies if m]
     if not melodies:
       raise PrimingError(f'no melodies in training files {training_files}')
@@ -73,7 +77,10 @@ class Primer:
     logger.info('Stored %d priming melodies', count)
 
   def _prime_from_midi(self, network, midi_primer):
-    sequence = encoding.midi_file_to_note_sequence(midi_primer)
+    try:
+      sequence = encoding.midi_file_to_note_sequence(midi_primer)
+    except encoding.MidiReadError as e:
+      raise PrimingError(f'--midi_primer: {e}') from e
     try:
       classes = melody_pipeline.primer_classes(sequence, midi_primer)
     except melody_pipeline.NoMelodyError as e:

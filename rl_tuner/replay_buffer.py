@@ -76,6 +76,44 @@ class ReplayBuffer:
       self._arrays[name][positions] = value
     self.add_count += batch
 
+  def clear(self):
+    """Empties the buffer (the arrays keep their memory)."""
+    self.add_count = 0
+
+  def _slots(self, first, end):
+    if not 0 <= first <= end or end - first > self.capacity:
+      raise ValueError(f'transitions [{first}, {end}) do not fit a buffer '
+                       f'of capacity {self.capacity}')
+    return np.arange(first, end) % self.capacity
+
+  def export_range(self, first, end):
+    """Copies of the transitions numbered [first, end) in adding order.
+
+    Numbers count every transition added (`add_count`); only the newest
+    `capacity` are still held.
+
+    Returns:
+      dict of field name -> array [end - first, ...].
+    """
+    if first < self.add_count - self.capacity or end > self.add_count:
+      raise ValueError(f'transitions [{first}, {end}) are not held (added '
+                       f'{self.add_count}, capacity {self.capacity})')
+    slots = self._slots(first, end)
+    return {name: array[slots] for name, array in self._arrays.items()}
+
+  def import_range(self, first, end, fields):
+    """Puts transitions numbered [first, end) back into their ring slots.
+
+    Does not change `add_count`; set it once every range is back.
+    """
+    slots = self._slots(first, end)
+    for name in FIELD_NAMES:
+      value = np.asarray(fields[name])
+      if value.shape != (len(slots),) + self._arrays[name].shape[1:]:
+        raise ValueError(f'replay field {name!r} has shape {value.shape}, '
+                         f'expected {(len(slots),) + self._arrays[name].shape[1:]}')
+      self._arrays[name][slots] = value
+
   def sample_indices(self, batch_size, rng):
     """Draws `batch_size` distinct stored positions uniformly at random."""
     size = len(self)

@@ -190,12 +190,13 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     self.num_times_train_called = 0
     self.iteration = 0
     self._exploration_period = 0
+    # A block ended; checkpoint when the melodies next start afresh.
+    self._checkpoint_due = False
     self.history = reward_history.RewardHistory(self.reward_set)
 
     self.env = melody_env.MelodyEnv(self.num_parallel_melodies,
                                     self.music_theory_config,
                                     self.reward_set.bind())
-    os.makedirs(self.output_dir, exist_ok=True)
     self.q_network = None
     if initialize_immediately:
       self.initialize_internal_models_graph_session()
@@ -460,13 +461,22 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
           before // self.output_every_nth):
         self._end_of_block()
       if self.env.beat % self.num_notes_in_melody == 0:
-        self.reset_composition()
-        self.prime_internal_models()
+        if self._checkpoint_due:
+          # Where a later `train` call starts too: a run resumed from here
+          # continues exactly.
+          self.save_model(self.algorithm)
+          self._checkpoint_due = False
+        if self.env_steps - start_steps < num_steps:
+          self.reset_composition()
+          self.prime_internal_models()
       now = time.time()
       if now - last_report > 10.0:
         last_report = now
         self._report_progress(self.env_steps - start_steps, num_steps,
                               now - start_time)
+    if self._checkpoint_due:  # A later `train` starts melodies afresh too.
+      self.save_model(self.algorithm)
+      self._checkpoint_due = False
     self._report_progress(self.env_steps - start_steps, num_steps,
                           time.time() - start_time)
 
@@ -477,7 +487,8 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
                 done, total, rate, max(eta, 0.0), self.env_steps)
 
   def _end_of_block(self):
-    """Every output_every_nth steps: evaluate, record, checkpoint."""
+    """Every output_every_nth steps: evaluate and record; a checkpoint
+    follows when the melodies in progress end."""
     self.evaluate_model()
     self.history.end_block(total_includes_note_rnn=self.algorithm == 'g')
     logger.info('Env step %d: reward for last %d steps %.2f (music theory '
@@ -491,7 +502,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
                 self.exploration_probability())
     if self.summary_writer is not None:
       self.history.write_scalars(self.summary_writer, self.env_steps)
-    self.save_model(self.algorithm)
+    self._checkpoint_due = True
 
   # --- Composing without learning ----------------------------------------------
 
@@ -533,16 +544,20 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
 
   def generate_music_sequence(self, title='rltuner_sample',
                               visualize_probs=False, prob_image_name=None,
-                              length=None, most_probable=False):
+                              length=None, most_probable=False,
+                              overwrite=False):
     """Composes one melody and writes it as MIDI into output_dir.
 
     Args:
-      title: MIDI file name stem; a number is appended if it exists.
+      title: MIDI file name stem; a number is appended if it exists, unless
+        `overwrite`.
       visualize_probs: also save a heatmap of the policy's note
         probabilities at each step as a PNG.
       prob_image_name: the heatmap's file name (default `<title>.png`).
       length: steps (default num_notes_in_melody).
       most_probable: argmax instead of sampling.
+      overwrite: write `<title>.mid`, replacing a file of that name (what a
+        resumed run does).
 
     Returns:
       (list of class ints, path of the MIDI file).
@@ -552,7 +567,8 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
                            record_probabilities=visualize_probs)
     notes = [int(n) for n in result['notes'][0]]
     logger.info('Generated sequence: %s', notes)
-    path = get_next_file_name(self.output_dir, title, 'mid')
+    path = (os.path.join(self.output_dir, title + '.mid') if overwrite else
+            get_next_file_name(self.output_dir, title, 'mid'))
     encoding.classes_to_midi_file(notes, path)
     if visualize_probs:
       image = prob_image_name or title + '.png'

@@ -10,12 +10,14 @@ histories and their .npz file) and `plots` (PNG figures).
 import io
 import logging
 import os
+import time
 
 import numpy as np
 
 from note_rnn import encoding
 from rl_tuner import checkpointer
 from rl_tuner import plots
+from rl_tuner import replay_store
 from rl_tuner import settings as settings_lib
 
 logger = logging.getLogger(__name__)
@@ -41,20 +43,33 @@ class OriginalOutputMethods:
             'env_steps', 'actions_executed_so_far', 'num_times_store_called',
             'num_times_train_called', 'iteration')},
         'rng_state': self.rng.bit_generator.state,
+        # Transitions added to replay; their segments rebuild the buffer.
+        'replay_add_count': self.experience.add_count,
+        # When the checkpoint was taken (time.time()): TensorBoard points
+        # logged later are dropped on resume.
+        'saved_wall_time': time.time(),
         **self.history.to_state(),
     }
 
   def save_model(self, name, directory=None):
-    """Checkpoints the three networks, Adam and the training state.
+    """Checkpoints the networks, Adam, the replay and the training state.
 
-    Writes `<directory>/checkpoints/<name>-<env_steps>/` atomically, keeps
-    the newest CHECKPOINTS_TO_KEEP, and writes the reward history .npz.
-    Returns the checkpoint directory.
+    Writes the replay transitions added since the last checkpoint
+    (`replay_store`), then `<directory>/checkpoints/<name>-<env_steps>/`
+    atomically; keeps the newest CHECKPOINTS_TO_KEEP (and the replay they
+    need), and writes the reward history .npz. Returns the checkpoint
+    directory.
     """
-    final = checkpointer.save(
-        self._checkpoint,
-        checkpointer.checkpoint_root(directory or self.output_dir), name,
-        self.env_steps, self._training_state())
+    if self.summary_writer is not None:
+      self.summary_writer.flush()  # What is logged so far precedes the save.
+    root = checkpointer.checkpoint_root(directory or self.output_dir)
+    replay_store.save(self.experience, root)
+    final = checkpointer.save(self._checkpoint, root, name, self.env_steps,
+                              self._training_state())
+    oldest = checkpointer.list_checkpoints(root)[0]
+    replay_store.prune(
+        root, checkpointer.read_state(oldest).get('replay_add_count', 0),
+        self.experience.capacity)
     self.save_stored_rewards(name, directory)
     return final
 
@@ -68,8 +83,13 @@ class OriginalOutputMethods:
     return path
 
   def restore_from_directory(self, directory=None, checkpoint_name=None,
-                             reward_file_name=None):
-    """Restores networks, Adam, counters and histories from a checkpoint.
+                             reward_file_name=None, restore_replay=True):
+    """Restores networks, Adam, replay, counters and histories.
+
+    After a restore, `train` continues exactly as the run that wrote the
+    checkpoint did (same seed, same settings): the checkpoint holds every
+    random stream and the replay memory, and is taken where a `train` call
+    starts its melodies afresh.
 
     Args:
       directory: the output directory of a run (default output_dir), or a
@@ -78,6 +98,7 @@ class OriginalOutputMethods:
         `<directory>/checkpoints`; default: the newest.
       reward_file_name: optional .npz history file (the original's format)
         to load instead of the checkpoint's own histories.
+      restore_replay: also refill the replay buffer (not needed to compose).
 
     Returns:
       The checkpoint directory restored from.
@@ -85,6 +106,8 @@ class OriginalOutputMethods:
     Raises:
       FileNotFoundError: no checkpoint there.
       RLTunerError: the checkpoint is of another algorithm or reward set.
+      checkpointer.CheckpointError, replay_store.ReplayStoreError: it is
+        damaged (both ValueErrors naming the file).
     """
     directory = directory or self.output_dir
     path = checkpointer.find(directory, checkpoint_name)
@@ -101,6 +124,9 @@ class OriginalOutputMethods:
           f'checkpoint {path} was trained with reward terms {terms}; this '
           f'tuner has {list(self.reward_set.term_names)}')
     checkpointer.read(self._checkpoint, path)
+    if restore_replay and 'replay_add_count' in state:
+      replay_store.restore(self.experience, os.path.dirname(path),
+                           int(state['replay_add_count']))
     for key, value in state['counters'].items():
       setattr(self, key, int(value))
     self.history.load_state(state)

@@ -422,11 +422,15 @@ def test_save_restore_resume(tmp_path):
   rlt.train(num_steps=150, exploration_period=200)
   rlt.train(num_steps=100, exploration_period=200)
   root = tmp_path / rl_tuner_lib.CHECKPOINT_SUBDIR
-  # One checkpoint per block, named <algorithm>-<env step>; newest 3 kept,
-  # written atomically (no staging directories left).
-  assert sorted(os.listdir(root)) == ['psi-150', 'psi-200', 'psi-250']
+  # One checkpoint per block, named <algorithm>-<env step>, taken when the
+  # melodies in progress end (32 steps each: blocks ending at 50, 100 save
+  # at 64, 128; at 200, at 150 + 64) or when `train` returns (150, 250);
+  # newest 3 kept, written atomically (no staging directories left), with
+  # the replay segments they need.
+  assert sorted(os.listdir(root)) == ['psi-150', 'psi-214', 'psi-250',
+                                      'replay']
   assert [os.path.basename(p) for p in rl_tuner_lib.list_checkpoints(
-      str(root))] == ['psi-150', 'psi-200', 'psi-250']
+      str(root))] == ['psi-150', 'psi-214', 'psi-250']
   assert os.path.isfile(tmp_path / 'psi-250.npz')
 
   # A tuner of another algorithm refuses the checkpoint, untouched.
@@ -472,14 +476,15 @@ def test_save_restore_resume(tmp_path):
   assert len(restored.rewards_batched) == 7
   assert len(restored.eval_avg_reward) == 8
   assert restored.rewards_batched[:5] == rlt.rewards_batched
-  assert sorted(os.listdir(root)) == ['psi-250', 'psi-300', 'psi-350']
+  assert sorted(os.listdir(root)) == ['psi-250', 'psi-314', 'psi-350',
+                                      'replay']
 
 
 def test_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
   rlt = make_tuner(tmp_path, output_every_nth=40)
   rlt.train(num_steps=40, exploration_period=40)
   root = tmp_path / rl_tuner_lib.CHECKPOINT_SUBDIR
-  assert os.listdir(root) == ['q-40']
+  assert sorted(os.listdir(root)) == ['q-40', 'replay']
   rlt.env_steps = 80
 
   def fail(unused_path):
@@ -489,7 +494,7 @@ def test_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
   with pytest.raises(OSError, match='disk full'):
     rlt.save_model('q')
   # No staging directory and no partial q-80 left behind.
-  assert os.listdir(root) == ['q-40']
+  assert sorted(os.listdir(root)) == ['q-40', 'replay']
   monkeypatch.undo()
   restored = make_tuner(tmp_path)
   restored.restore_from_directory()

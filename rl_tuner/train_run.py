@@ -9,9 +9,12 @@ so a flag file means the same everywhere.
 import json
 import logging
 import os
+import shutil
 import time
 
 from note_rnn import encoding
+from note_rnn import event_log
+from note_rnn import outputs
 from rl_tuner import checkpointer
 from rl_tuner import settings as settings_lib
 
@@ -34,15 +37,19 @@ def make_tuner(settings, output_dir=None, checkpoint=None,
     summary_writer: TensorBoard writer, or None.
     resolved: settings.resolve(settings), if already done.
   """
+  from note_rnn import checkpoint_import  # pylint: disable=g-import-not-at-top
   from rl_tuner import rl_tuner as rl_tuner_lib  # pylint: disable=g-import-not-at-top
   if checkpoint:
     settings = settings.replace(note_rnn_checkpoint_file=checkpoint,
                                 note_rnn_checkpoint_dir='')
     resolved = None
-  return rl_tuner_lib.RLTuner(output_dir or settings.output_dir,
-                              save_name=settings.algorithm + '.ckpt',
-                              summary_writer=summary_writer,
-                              settings=settings, resolved=resolved)
+  try:
+    return rl_tuner_lib.RLTuner(output_dir or settings.output_dir,
+                                save_name=settings.algorithm + '.ckpt',
+                                summary_writer=summary_writer,
+                                settings=settings, resolved=resolved)
+  except (FileNotFoundError, checkpoint_import.CheckpointError) as e:
+    raise UsageError(str(e)) from e
 
 
 def write_statistics(rlt, num_compositions, output_dir, name):
@@ -67,26 +74,74 @@ def write_statistics(rlt, num_compositions, output_dir, name):
   return stat_dict, table
 
 
+def _restore_newest_usable(rlt, output_dir):
+  """Restores the newest checkpoint that reads; deletes damaged newer ones.
+
+  Returns:
+    The training state of the checkpoint restored.
+
+  Raises:
+    UsageError: no checkpoint reads (the message names the newest).
+  """
+  from rl_tuner import replay_store  # pylint: disable=g-import-not-at-top
+  damaged = []
+  for path in reversed(checkpointer.list_checkpoints(
+      checkpointer.checkpoint_root(output_dir))):
+    try:
+      rlt.restore_from_directory(path)
+    except (checkpointer.CheckpointError, replay_store.ReplayStoreError) as e:
+      logging.warning('Checkpoint %s is damaged (%s); trying the one '
+                      'before it.', path, e)
+      damaged.append((path, e))
+      continue
+    for bad, _ in damaged:
+      shutil.rmtree(bad, ignore_errors=True)
+    if damaged:
+      logging.warning('Resuming from %s; removed the damaged %s', path,
+                      ', '.join(os.path.basename(b) for b, _ in damaged))
+    return checkpointer.read_state(path)
+  raise UsageError(f'cannot resume: {damaged[0][1]}' if damaged else
+                   f'cannot resume: no checkpoint in {output_dir}')
+
+
+def _check_output_dir(output_dir):
+  try:
+    outputs.check_output_dir(output_dir, '--output_dir')
+  except outputs.OutputError as e:
+    raise UsageError(str(e)) from e
+
+
 def run(settings):
-  """Trains (or resumes), then writes every output. Returns the summary."""
+  """Trains (or resumes), then writes every output. Returns the summary.
+
+  Settings, rewards, the output location and the Note RNN are checked
+  before anything is written: a run refused for its inputs leaves no files.
+  A resumed run (settings.resume) continues exactly from the newest
+  checkpoint that reads (older ones are tried if it is damaged), with
+  TensorBoard rolled back to it and stale temporaries removed.
+  """
   resolved = settings_lib.resolve(settings)
   output_dir = settings.output_dir
-  has_checkpoint = bool(checkpointer.list_checkpoints(
-      checkpointer.checkpoint_root(output_dir)))
+  _check_output_dir(output_dir)
+  root = checkpointer.checkpoint_root(output_dir)
+  has_checkpoint = bool(checkpointer.list_checkpoints(root))
   if has_checkpoint and not settings.resume:
     raise UsageError(f'{output_dir} already holds a run; pass --resume to '
                      'continue it or choose another --output_dir')
   start = time.time()
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  summary_writer = tf.summary.create_file_writer(
-      os.path.join(output_dir, 'tensorboard'))
-  rlt = make_tuner(settings, summary_writer=summary_writer,
-                   resolved=resolved)
+  rlt = make_tuner(settings, resolved=resolved)
+  tensorboard_dir = os.path.join(output_dir, 'tensorboard')
   if has_checkpoint:
-    try:
-      rlt.restore_from_directory(output_dir)
-    except ValueError as e:
-      raise UsageError(f'cannot resume: {e}') from e
+    state = _restore_newest_usable(rlt, output_dir)
+    event_log.roll_back(tensorboard_dir, state.get('saved_wall_time'))
+  else:  # Points of a run killed before its first checkpoint.
+    event_log.roll_back(tensorboard_dir, 0.0)
+  for directory in (output_dir, root, os.path.join(root, 'replay'),
+                    tensorboard_dir):
+    outputs.remove_stale_temporaries(
+        directory, (outputs.TMP_PREFIX, f'.{TUNED_NOTE_RNN}.tmp-'))
+  rlt.summary_writer = tf.summary.create_file_writer(tensorboard_dir)
   remaining = settings.training_steps - rlt.env_steps
   logging.info('Training %s for %d environment steps (from step %d)',
                rlt.algorithm, max(remaining, 0), rlt.env_steps)
@@ -102,7 +157,8 @@ def run(settings):
       'tuned_by': 'rl_tuner', 'algorithm': rlt.algorithm,
       'env_steps': rlt.env_steps})
   notes, midi_path = rlt.generate_music_sequence(
-      title=name, visualize_probs=True, prob_image_name=name + '.png')
+      title=name, visualize_probs=True, prob_image_name=name + '.png',
+      overwrite=True)
   table = None
   if settings.num_stat_compositions > 0:
     _, table = write_statistics(rlt, settings.num_stat_compositions,
@@ -191,7 +247,8 @@ def load_tuner(run_dir, output_dir=None, checkpoint_name=None):
   try:
     rlt = make_tuner(settings, output_dir=output_dir or run_dir)
     path = rlt.restore_from_directory(run_dir,
-                                      checkpoint_name=checkpoint_name or None)
+                                      checkpoint_name=checkpoint_name or None,
+                                      restore_replay=False)
   except (FileNotFoundError, ValueError) as e:
     raise UsageError(str(e)) from e
   return rlt, summary, path
