@@ -12,8 +12,11 @@ turns each tune into a NoteSequence (see `note_rnn.corpus`) and writes
 `training_melodies.tfrecord` and `eval_melodies.tfrecord` in --output_dir,
 exactly as `bin/note_rnn_create_dataset.py` does. Whole tunes go to one
 split. A summary and a per-collection table (tunes, note_seq and music21
-parse results, melodies) are printed at the end. Exit status: 0 on success,
-2 on bad flags, without music21, or when no melody was found.
+parse results, melodies) are printed at the end. --output_dir is checked
+before the corpus is read; the outputs are renamed into place together, so a
+failed run (a full disk) leaves it as it was. Exit status: 0 on success, 2
+(with one line on stderr) on bad flags, an unusable --output_dir, a full
+disk, without music21, or when no melody was found.
 """
 
 import os
@@ -26,9 +29,15 @@ from absl import flags  # pylint: disable=g-import-not-at-top
 
 from note_rnn import corpus  # pylint: disable=g-import-not-at-top
 from note_rnn import dataset_runner  # pylint: disable=g-import-not-at-top
+from note_rnn import outputs  # pylint: disable=g-import-not-at-top
 
+TOOL = 'note_rnn_build_corpus'
 # Exit status for unusable flags, a missing music21 or no melody.
 EXIT_USAGE = script_setup.EXIT_USAGE
+# Errors whose message is the user's answer (one line, exit 2); OutputError
+# and Music21NotInstalledError are among them.
+USAGE_ERRORS = (ValueError, FileNotFoundError, corpus.Music21NotInstalledError,
+                outputs.OutputError)
 
 # The importable entry point, re-exported for callers of this script.
 build_corpus_dataset = corpus.build_corpus_dataset
@@ -80,15 +89,13 @@ FLAGS = flags.FLAGS
 
 
 def _fail(message):
-  return script_setup.fail('note_rnn_build_corpus', message)
+  return script_setup.fail(TOOL, message)
 
 
 def _validate_flags():
   """Returns an error message for unusable flags, or None."""
   if not FLAGS.output_dir:
     return '--output_dir is required'
-  if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
-    return f'--output_dir={FLAGS.output_dir} exists and is not a folder'
   if not 0.0 <= FLAGS.eval_ratio <= 1.0:
     return f'--eval_ratio must lie in [0, 1]; got {FLAGS.eval_ratio}'
   if FLAGS.num_workers < 1:
@@ -106,6 +113,15 @@ def _validate_flags():
 
 
 def main(argv):
+  """Runs the tool; expected failures print one line and return 2."""
+  where = (f'--output_dir={FLAGS.output_dir}' if FLAGS.output_dir
+           else 'the outputs')
+  run = script_setup.one_line_errors(TOOL, USAGE_ERRORS,
+                                     disk_full_where=where, resumable=False)
+  return run(_main)(argv)
+
+
+def _main(argv):
   if len(argv) > 1:
     return _fail(f'unexpected arguments: {" ".join(argv[1:])}')
   error = _validate_flags()
@@ -115,6 +131,9 @@ def main(argv):
     options = script_setup.melody_options_from_flags()
   except ValueError as e:
     return _fail(str(e))
+  # Before music21 or the corpus is read: a run that cannot write fails at
+  # once.
+  outputs.check_output_dir(FLAGS.output_dir, '--output_dir')
   start = time.monotonic()
   try:
     stats = build_corpus_dataset(
@@ -125,10 +144,6 @@ def main(argv):
         num_workers=FLAGS.num_workers,
         max_tunes_per_collection=FLAGS.max_tunes_per_collection,
         expand_repeats=FLAGS.expand_repeats)
-  except corpus.Music21NotInstalledError as e:
-    return _fail(str(e))
-  except (ValueError, FileNotFoundError) as e:
-    return _fail(str(e))
   except dataset_runner.EmptyCorpusError as e:
     if e.stats is not None:
       print(e.stats.summary())
@@ -139,4 +154,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  script_setup.run(main)

@@ -5,6 +5,7 @@ Without music21 the tool runs note_seq's parser on a fake corpus folder
 test on the real corpus skips where music21 is not installed.
 """
 
+import errno
 import io
 import os
 import pathlib
@@ -15,9 +16,12 @@ from absl import flags
 from absl.testing import flagsaver
 import pytest
 
+import output_checks_testing
 import script_testing
 from note_rnn import corpus
 from note_rnn import dataset_runner
+from note_rnn import outputs
+from note_rnn import sequence_example_io
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_build_corpus.py'
 REPO_ROOT = SCRIPT.parent.parent
@@ -80,7 +84,7 @@ def test_main_rejects_bad_flags_with_one_line(tool, tmp_path, capsys):
   (tmp_path / 'file').write_text('')
   cases = [
       ([], '--output_dir is required'),
-      ([f'--output_dir={tmp_path / "file"}'], 'is not a folder'),
+      ([f'--output_dir={tmp_path / "file"}'], 'is a file, not a directory'),
       ([out, '--eval_ratio=-0.1'], '--eval_ratio'),
       ([out, '--num_workers=0'], '--num_workers'),
       ([out, '--max_tunes_per_collection=-1'], '--max_tunes_per_collection'),
@@ -185,3 +189,63 @@ def test_main_on_the_installed_music21_corpus(tool, tmp_path, capsys):
   assert 'Per collection (parser: auto)' in out
   for name in NAMES:
     assert (tmp_path / 'out' / name).is_file()
+
+
+# --- Unusable output locations and a full disk: one line, exit 2, nothing
+# written.
+
+
+def _must_not_read(*unused_args, **unused_kwargs):
+  raise AssertionError('the corpus was read before --output_dir was checked')
+
+
+@pytest.mark.parametrize('below', [False, True])
+def test_main_output_dir_that_is_a_file_fails_before_reading_the_corpus(
+    tool, fake_corpus, tmp_path, capsys, monkeypatch, below):
+  target = tmp_path / 'file'
+  target.write_text('data')
+  output_dir = target / 'sub' if below else target
+  monkeypatch.setattr(corpus, 'discover_tunes', _must_not_read)
+  rc, out, err = _run_main(tool, _fake_argv(fake_corpus, output_dir), capsys)
+  line = output_checks_testing.assert_one_line_error(
+      rc, err, 'note_rnn_build_corpus', f'--output_dir={output_dir}')
+  assert 'is a file, not a directory' in line
+  assert not out
+  assert target.read_text() == 'data'
+
+
+def test_script_read_only_output_dir_fails_at_once():
+  with output_checks_testing.read_only_dir() as (parent, read_only):
+    before = output_checks_testing.snapshot(read_only)
+    rc, out, err = output_checks_testing.run_as_nobody(
+        SCRIPT, [f'--output_dir={read_only}', '--num_workers=1'], cwd=parent,
+        timeout=SUBPROCESS_TIMEOUT_S)
+    line = output_checks_testing.assert_one_line_error(
+        rc, err, 'note_rnn_build_corpus', f'--output_dir={read_only}')
+    assert 'Permission denied' in line
+    assert not out
+    assert output_checks_testing.snapshot(read_only) == before
+
+
+def test_main_disk_full_leaves_no_partial_dataset(tool, fake_corpus, tmp_path,
+                                                  capsys, monkeypatch):
+  monkeypatch.setitem(sys.modules, 'music21', None)
+  write_records = sequence_example_io.write_sequence_examples
+
+  def writer(path, melodies):
+    if path.endswith(dataset_runner.EVAL_FILENAME):
+      with open(path, 'wb') as f:
+        f.write(b'half a file')
+      raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+    return write_records(path, melodies)
+  monkeypatch.setattr(sequence_example_io, 'write_sequence_examples', writer)
+  output_dir = tmp_path / 'out'
+  rc, _, err = _run_main(
+      tool, _fake_argv(fake_corpus, output_dir, '--num_workers=1',
+                       '--eval_ratio=0.2'), capsys)
+  line = output_checks_testing.assert_one_line_error(
+      rc, err, 'note_rnn_build_corpus', output_dir)
+  assert line == 'note_rnn_build_corpus: error: ' + (
+      outputs.disk_full_message(f'--output_dir={output_dir}',
+                                resumable=False))
+  assert not output_dir.exists()

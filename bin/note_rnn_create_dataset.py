@@ -18,8 +18,13 @@ MAX_INPUT_STEPS) are refused before they are expanded (`file_too_large`,
 `too_many_notes`, `too_many_steps`); a file that kills its worker process
 again when retried alone is `worker_crashed`. ABC files are decoded as ABC
 tools do (a byte order mark, an `%abc-charset` / `I:abc-charset` line, else
-UTF-8, then Windows-1252 / latin-1). Exit status: 0 on success, 2 on bad
-flags or when no melody was found.
+UTF-8, then Windows-1252 / latin-1). A chunk of NoteSequence records that
+kills its worker is split, so only the record at fault fails.
+
+--output_dir is checked before any input is read; the three outputs are
+renamed into place together, so a failed run (a full disk) leaves it as it
+was. Exit status: 0 on success, 2 (with one line on stderr) on bad flags,
+an unusable --output_dir, a full disk, or when no melody was found.
 """
 
 import os
@@ -31,9 +36,13 @@ from absl import flags  # pylint: disable=g-import-not-at-top
 
 from note_rnn import dataset_runner  # pylint: disable=g-import-not-at-top
 from note_rnn import melody_pipeline  # pylint: disable=g-import-not-at-top
+from note_rnn import outputs  # pylint: disable=g-import-not-at-top
 from note_rnn import source_files  # pylint: disable=g-import-not-at-top
 
+TOOL = 'note_rnn_create_dataset'
 EXIT_USAGE = script_setup.EXIT_USAGE
+# Errors whose message is the user's answer (one line, exit 2).
+USAGE_ERRORS = (source_files.InputError, outputs.OutputError)
 
 # The importable entry points, re-exported for callers of this script.
 create_dataset = dataset_runner.create_dataset
@@ -59,13 +68,14 @@ flags.DEFINE_integer(
 script_setup.define_melody_flags()
 flags.DEFINE_integer(
     'num_workers', os.cpu_count() or 1,
-    'Processes reading and encoding files; 1 works in this process.')
+    'Worker processes reading and encoding files (even 1: a file that '
+    'kills its worker is retried alone, then failed as worker_crashed).')
 
 FLAGS = flags.FLAGS
 
 
 def _fail(message):
-  return script_setup.fail('note_rnn_create_dataset', message)
+  return script_setup.fail(TOOL, message)
 
 
 def _validate_flags():
@@ -78,12 +88,19 @@ def _validate_flags():
     return f'--eval_ratio must lie in [0, 1]; got {FLAGS.eval_ratio}'
   if FLAGS.num_workers < 1:
     return f'--num_workers must be >= 1; got {FLAGS.num_workers}'
-  if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
-    return f'--output_dir={FLAGS.output_dir} exists and is not a folder'
   return None
 
 
 def main(argv):
+  """Runs the tool; expected failures print one line and return 2."""
+  where = (f'--output_dir={FLAGS.output_dir}' if FLAGS.output_dir
+           else 'the outputs')
+  run = script_setup.one_line_errors(TOOL, USAGE_ERRORS,
+                                     disk_full_where=where, resumable=False)
+  return run(_main)(argv)
+
+
+def _main(argv):
   if len(argv) > 1:
     return _fail(f'unexpected arguments: {" ".join(argv[1:])}')
   error = _validate_flags()
@@ -93,12 +110,12 @@ def main(argv):
     options = script_setup.melody_options_from_flags()
   except ValueError as e:
     return _fail(str(e))
+  # Before any input is read: a run that cannot write fails at once.
+  outputs.check_output_dir(FLAGS.output_dir, '--output_dir')
   try:
     stats = create_dataset(
         FLAGS.input, FLAGS.output_dir, eval_ratio=FLAGS.eval_ratio,
         seed=FLAGS.seed, options=options, num_workers=FLAGS.num_workers)
-  except source_files.InputError as e:
-    return _fail(str(e))
   except EmptyCorpusError as e:
     if e.stats is not None and e.stats.files_found:
       print(e.stats.summary())
@@ -108,4 +125,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  script_setup.run(main)

@@ -1,6 +1,7 @@
 """End-to-end tests of bin/note_rnn_create_dataset.py on testdata/."""
 
 import collections
+import errno
 import importlib.util
 import io
 import os
@@ -15,10 +16,12 @@ from absl.testing import flagsaver
 import pytest
 import tensorflow as tf
 
+import output_checks_testing
 from note_rnn import dataset_runner
 from note_rnn import encoding
 from note_rnn import melody_pipeline as mp
 from note_rnn import melody_pipeline_test as mp_test
+from note_rnn import outputs
 from note_rnn import source_files
 from note_rnn import sequence_example_io as sio
 
@@ -40,7 +43,8 @@ EXPECTED_SOURCES_WITH_MELODIES = 8
 
 
 def _create(input_spec, output_dir, **kwargs):
-  kwargs.setdefault('num_workers', 1)
+  # 0: in this process (fast); 1 and more: worker processes.
+  kwargs.setdefault('num_workers', 0)
   kwargs.setdefault('progress_stream', io.StringIO())
   return tool.create_dataset(str(input_spec), str(output_dir), **kwargs)
 
@@ -339,3 +343,95 @@ def test_script_drops_bomb_files_under_a_memory_limit(tmp_path):
   melodies = sio.read_class_sequences(
       tmp_path / 'out' / dataset_runner.TRAINING_FILENAME)
   assert [len(m) for m in melodies] == [128, 128]
+
+
+# --- Unusable output locations and a full disk: one line, exit 2, nothing
+# written.
+
+
+def _must_not_read(*unused_args, **unused_kwargs):
+  raise AssertionError('the input was read before --output_dir was checked')
+
+
+@pytest.mark.parametrize('below', [False, True])
+def test_main_output_dir_that_is_a_file_fails_before_reading_input(
+    tmp_path, capsys, monkeypatch, below):
+  target = tmp_path / 'file'
+  target.write_text('data')
+  output_dir = target / 'sub' if below else target
+  monkeypatch.setattr(source_files, 'find_source_files', _must_not_read)
+  rc, out, err = _run_main([f'--input={REPO_ROOT / "testdata"}',
+                            f'--output_dir={output_dir}'], capsys)
+  line = output_checks_testing.assert_one_line_error(
+      rc, err, 'note_rnn_create_dataset', f'--output_dir={output_dir}')
+  assert 'is a file, not a directory' in line
+  assert not out
+  assert output_checks_testing.snapshot(tmp_path) == {'file': b'data'}
+
+
+@pytest.mark.parametrize('below', [False, True])
+def test_script_read_only_output_dir_fails_at_once(below):
+  with output_checks_testing.read_only_dir() as (parent, read_only):
+    output_dir = read_only / 'out' if below else read_only
+    before = output_checks_testing.snapshot(read_only)
+    rc, out, err = output_checks_testing.run_as_nobody(
+        SCRIPT, [f'--input={REPO_ROOT / "testdata"}',
+                 f'--output_dir={output_dir}', '--num_workers=1'],
+        cwd=parent, timeout=SUBPROCESS_TIMEOUT_S)
+    line = output_checks_testing.assert_one_line_error(
+        rc, err, 'note_rnn_create_dataset', f'--output_dir={output_dir}')
+    assert 'Permission denied' in line
+    assert not out  # No summary: no input was read.
+    assert output_checks_testing.snapshot(read_only) == before
+
+
+def _fill_the_disk(path):
+  """Stands in for a writer that ran out of space half way."""
+  with open(path, 'wb') as f:
+    f.write(b'half a file')
+  raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+
+@pytest.mark.parametrize('existing', [False, True])
+@pytest.mark.parametrize('failing', ['eval', 'failed_files'])
+def test_main_disk_full_leaves_no_partial_dataset(tmp_path, capsys,
+                                                  monkeypatch, existing,
+                                                  failing):
+  corpus = tmp_path / 'corpus'
+  corpus.mkdir()
+  shutil.copy(REPO_ROOT / 'testdata' / 'c_major.mid', corpus)
+  shutil.copy(REPO_ROOT / 'testdata' / 'corrupt.mid', corpus)
+  output_dir = tmp_path / 'data' / 'out'
+  if existing:
+    output_dir.mkdir(parents=True)
+    for name in (dataset_runner.TRAINING_FILENAME,
+                 dataset_runner.EVAL_FILENAME,
+                 dataset_runner.FAILED_FILES_FILENAME):
+      (output_dir / name).write_bytes(b'from an earlier run')
+  before = output_checks_testing.snapshot(tmp_path / 'data')
+  if failing == 'eval':
+    write_records = sio.write_sequence_examples
+
+    def writer(path, melodies):
+      if path.endswith(dataset_runner.EVAL_FILENAME):
+        _fill_the_disk(path)
+      return write_records(path, melodies)
+    monkeypatch.setattr(sio, 'write_sequence_examples', writer)
+  else:
+    monkeypatch.setattr(encoding, 'write_file_atomically',
+                        lambda path, data: _fill_the_disk(path))
+  # Every file in this process (fast): --num_workers=1 would start one.
+  monkeypatch.setattr(
+      tool, 'create_dataset',
+      lambda *args, **kwargs: dataset_runner.create_dataset(
+          *args, **dict(kwargs, num_workers=0, progress_stream=None)))
+  rc, out, err = _run_main([f'--input={corpus}', f'--output_dir={output_dir}'],
+                           capsys)
+  line = output_checks_testing.assert_one_line_error(
+      rc, err, 'note_rnn_create_dataset', output_dir)
+  assert line == 'note_rnn_create_dataset: error: ' + (
+      outputs.disk_full_message(f'--output_dir={output_dir}',
+                                resumable=False))
+  assert not out
+  # Absent, or the earlier run's files untouched; no temporary left.
+  assert output_checks_testing.snapshot(tmp_path / 'data') == before

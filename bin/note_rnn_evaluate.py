@@ -8,18 +8,26 @@ Prints a Markdown table (one column per model) and, with --output_json,
 writes the figures. Each model is scored as in training (steps from
 `skip_first_n_losses` on, melodies cut to `max_sequence_length`) and over
 every real step; both are reported.
+
+Where --output_json goes is checked before any model is loaded. Exit
+status: 0 on success, 2 (with one line on stderr) on bad flags, an
+unusable --output_json location, a full disk, or a missing or unreadable
+model or file.
 """
 
 import json
-import sys
+import os
 
 import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app
 from absl import flags
 
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from note_rnn import encoding
 from note_rnn import model as model_lib
+from note_rnn import outputs
 from note_rnn import training
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_string('sequence_example_file', None,
                     'TFRecord of melody SequenceExamples to score.')
@@ -29,6 +37,11 @@ flags.DEFINE_list('checkpoints', ['embedded='],
 flags.DEFINE_integer('batch_size', 128, 'Melodies per batch (speed only).')
 flags.DEFINE_string('output_json', '', 'Where to write the figures.')
 FLAGS = flags.FLAGS
+
+TOOL = 'note_rnn_evaluate'
+# Errors whose message is the user's answer (one line, exit 2); OutputError
+# is a ValueError.
+USAGE_ERRORS = (FileNotFoundError, ValueError)
 
 ROWS = (('loss', 'cross-entropy per step (nats)'),
         ('accuracy', 'next-step accuracy'),
@@ -65,28 +78,53 @@ def markdown(results):
   return '\n'.join(lines) + '\n'
 
 
+def check_output_json(path):
+  """Checks that the file `path` can be written; creates nothing.
+
+  Raises:
+    outputs.OutputError: naming --output_json and the path.
+  """
+  if os.path.isdir(path):
+    raise outputs.OutputError(
+        f'--output_json={path}: is a directory, not a file')
+  try:
+    outputs.check_output_dir(os.path.dirname(os.path.abspath(path)),
+                             'folder')
+  except outputs.OutputError as e:
+    raise outputs.OutputError(f'--output_json={path}: {e}') from e
+
+
 def main(argv):
+  """Runs the tool; expected failures print one line and return 2."""
+  where = (f'--output_json={FLAGS.output_json}' if FLAGS.output_json
+           else 'the outputs')
+  run = script_setup.one_line_errors(TOOL, USAGE_ERRORS,
+                                     disk_full_where=where, resumable=False)
+  return run(_main)(argv)
+
+
+def _main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   if not FLAGS.sequence_example_file:
-    sys.exit(script_setup.fail('note_rnn_evaluate',
-                               '--sequence_example_file is required'))
+    return script_setup.fail(TOOL, '--sequence_example_file is required')
   pairs = []
   for item in FLAGS.checkpoints:
     name, sep, path = item.partition('=')
     if not sep or not name:
-      sys.exit(script_setup.fail(
-          'note_rnn_evaluate', f'--checkpoints takes name=path, got {item!r}'))
+      return script_setup.fail(
+          TOOL, f'--checkpoints takes name=path, got {item!r}')
     pairs.append((name, path))
-  try:
-    results = compare(pairs, FLAGS.sequence_example_file, FLAGS.batch_size)
-  except (FileNotFoundError, ValueError) as e:
-    sys.exit(script_setup.fail('note_rnn_evaluate', e))
+  if FLAGS.output_json:
+    # Before any model is loaded: a run that cannot write fails at once.
+    check_output_json(FLAGS.output_json)
+  results = compare(pairs, FLAGS.sequence_example_file, FLAGS.batch_size)
   print(markdown(results))
   if FLAGS.output_json:
     encoding.write_file_atomically(
         FLAGS.output_json, json.dumps(results, indent=2, default=str).encode())
+  return 0
 
 
 if __name__ == '__main__':
-  app.run(main)
+  script_setup.run(main)

@@ -5,6 +5,12 @@ import pathlib
 import subprocess
 import sys
 
+from absl import flags
+from absl.testing import flagsaver
+import pytest
+
+import output_checks_testing
+import script_testing
 from note_rnn import hparams as hparams_lib
 from note_rnn import model as model_lib
 from note_rnn import sequence_example_io
@@ -43,3 +49,51 @@ def test_bad_pair_exits_2(tmp_path):
       check=False)
   assert run.returncode == 2
   assert 'takes name=path' in run.stderr
+
+
+# --- Unusable --output_json locations: one line, exit 2, nothing written.
+
+
+@pytest.fixture(scope='module')
+def tool():
+  with script_testing.isolated_script(SCRIPT, 'note_rnn_evaluate') as module:
+    yield module
+
+
+@pytest.mark.parametrize('case', ['directory', 'below_a_file'])
+def test_unusable_output_json_fails_before_loading(tool, tmp_path, capsys,
+                                                   monkeypatch, case):
+  (tmp_path / 'file').write_text('data')
+  (tmp_path / 'folder').mkdir()
+  output_json = (tmp_path / 'folder' if case == 'directory'
+                 else tmp_path / 'file' / 'figures.json')
+  before = output_checks_testing.snapshot(tmp_path)
+
+  def must_not_load(*unused_args, **unused_kwargs):
+    raise AssertionError('a model was loaded before --output_json was '
+                         'checked')
+  monkeypatch.setattr(tool, 'compare', must_not_load)
+  with flagsaver.flagsaver():
+    rc = tool.main(flags.FLAGS([
+        'note_rnn_evaluate.py', f'--sequence_example_file={tmp_path / "x"}',
+        f'--output_json={output_json}']))
+  captured = capsys.readouterr()
+  line = output_checks_testing.assert_one_line_error(
+      rc, captured.err, 'note_rnn_evaluate', f'--output_json={output_json}')
+  assert ('is a directory' if case == 'directory' else 'is a file') in line
+  assert not captured.out
+  assert output_checks_testing.snapshot(tmp_path) == before
+
+
+def test_script_read_only_output_json_folder_fails_before_loading(tmp_path):
+  with output_checks_testing.read_only_dir() as (parent, read_only):
+    before = output_checks_testing.snapshot(read_only)
+    output_json = read_only / 'figures.json'
+    rc, out, err = output_checks_testing.run_as_nobody(
+        SCRIPT, [f'--sequence_example_file={tmp_path / "x.tfrecord"}',
+                 f'--output_json={output_json}'], cwd=parent, timeout=300)
+    line = output_checks_testing.assert_one_line_error(
+        rc, err, 'note_rnn_evaluate', f'--output_json={output_json}')
+    assert 'Permission denied' in line
+    assert not out
+    assert output_checks_testing.snapshot(read_only) == before

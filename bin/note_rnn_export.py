@@ -9,17 +9,23 @@ training run's best/ folder) and writes a NoteRNN.save folder. JSON files
 given with --metadata_json are stored in its metadata (e.g. a training run's
 metrics.json), with the source and --note. This is how the embedded default
 model is installed (see BUILD.md).
+
+--output_dir is checked before the checkpoint is read. Exit status: 0 on
+success, 2 (with one line on stderr) on bad flags, an unusable --output_dir,
+a full disk, or a missing or unreadable checkpoint.
 """
 
 import json
 import os
-import sys
 
 import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app
 from absl import flags
 
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from note_rnn import model as model_lib
+from note_rnn import outputs
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_string('checkpoint', None, 'Note RNN to read.')
 flags.DEFINE_string('output_dir', None, 'NoteRNN.save folder to write.')
@@ -27,6 +33,11 @@ flags.DEFINE_list('metadata_json', [],
                   'name=path.json pairs stored under metadata[name].')
 flags.DEFINE_string('note', '', 'Free text stored as metadata["note"].')
 FLAGS = flags.FLAGS
+
+TOOL = 'note_rnn_export'
+# Errors whose message is the user's answer (one line, exit 2); OutputError
+# is a ValueError.
+USAGE_ERRORS = (FileNotFoundError, ValueError)
 
 
 def export(checkpoint, output_dir, metadata_files=(), note=''):
@@ -46,25 +57,33 @@ def export(checkpoint, output_dir, metadata_files=(), note=''):
 
 
 def main(argv):
+  """Runs the tool; expected failures print one line and return 2."""
+  where = (f'--output_dir={FLAGS.output_dir}' if FLAGS.output_dir
+           else 'the outputs')
+  run = script_setup.one_line_errors(TOOL, USAGE_ERRORS,
+                                     disk_full_where=where, resumable=False)
+  return run(_main)(argv)
+
+
+def _main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   if not FLAGS.checkpoint or not FLAGS.output_dir:
-    sys.exit(script_setup.fail('note_rnn_export',
-                               '--checkpoint and --output_dir are required'))
+    return script_setup.fail(TOOL,
+                             '--checkpoint and --output_dir are required')
   pairs = []
   for item in FLAGS.metadata_json:
     name, sep, path = item.partition('=')
     if not sep or not os.path.isfile(path):
-      sys.exit(script_setup.fail(
-          'note_rnn_export', f'--metadata_json takes name=existing.json, got '
-          f'{item!r}'))
+      return script_setup.fail(
+          TOOL, f'--metadata_json takes name=existing.json, got {item!r}')
     pairs.append((name, path))
-  try:
-    export(FLAGS.checkpoint, FLAGS.output_dir, pairs, FLAGS.note)
-  except (FileNotFoundError, ValueError) as e:
-    sys.exit(script_setup.fail('note_rnn_export', e))
+  # Before the checkpoint is read: a run that cannot write fails at once.
+  outputs.check_output_dir(FLAGS.output_dir, '--output_dir')
+  export(FLAGS.checkpoint, FLAGS.output_dir, pairs, FLAGS.note)
   print(f'Wrote {FLAGS.output_dir}')
+  return 0
 
 
 if __name__ == '__main__':
-  app.run(main)
+  script_setup.run(main)

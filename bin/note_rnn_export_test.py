@@ -5,9 +5,14 @@ import pathlib
 import subprocess
 import sys
 
+from absl import flags
+from absl.testing import flagsaver
 import numpy as np
+import pytest
 import tensorflow as tf
 
+import output_checks_testing
+import script_testing
 from note_rnn import model as model_lib
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_export.py'
@@ -58,3 +63,49 @@ def test_missing_checkpoint_exits_2(tmp_path):
   assert run.returncode == 2
   assert run.stderr.strip().splitlines()[-1].startswith(
       'note_rnn_export: error: ')
+
+
+# --- Unusable output locations: one line, exit 2, nothing written.
+
+
+@pytest.fixture(scope='module')
+def tool():
+  with script_testing.isolated_script(SCRIPT, 'note_rnn_export') as module:
+    yield module
+
+
+@pytest.mark.parametrize('below', [False, True])
+def test_output_dir_that_is_a_file_fails_before_reading(tool, tmp_path,
+                                                        capsys, monkeypatch,
+                                                        below):
+  target = tmp_path / 'file'
+  target.write_text('data')
+  output_dir = target / 'sub' if below else target
+
+  def must_not_read(*unused_args, **unused_kwargs):
+    raise AssertionError('the checkpoint was read before --output_dir was '
+                         'checked')
+  monkeypatch.setattr(tool, 'export', must_not_read)
+  with flagsaver.flagsaver():
+    rc = tool.main(flags.FLAGS([
+        'note_rnn_export.py', f'--checkpoint={tmp_path / "model.ckpt"}',
+        f'--output_dir={output_dir}']))
+  captured = capsys.readouterr()
+  line = output_checks_testing.assert_one_line_error(
+      rc, captured.err, 'note_rnn_export', f'--output_dir={output_dir}')
+  assert 'is a file, not a directory' in line
+  assert not captured.out and target.read_text() == 'data'
+
+
+def test_script_read_only_output_dir_fails_before_reading(tmp_path):
+  with output_checks_testing.read_only_dir() as (parent, read_only):
+    before = output_checks_testing.snapshot(read_only)
+    output_dir = read_only / 'exported'
+    rc, out, err = output_checks_testing.run_as_nobody(
+        SCRIPT, [f'--checkpoint={tmp_path / "model.ckpt"}',
+                 f'--output_dir={output_dir}'], cwd=parent, timeout=300)
+    line = output_checks_testing.assert_one_line_error(
+        rc, err, 'note_rnn_export', f'--output_dir={output_dir}')
+    assert 'Permission denied' in line
+    assert not out
+    assert output_checks_testing.snapshot(read_only) == before

@@ -9,8 +9,10 @@ All melodies are sampled together in one batch. Each starts with the first
 melody of --primer_midi (kept in its key, folded into MIDI pitches [48, 84)),
 or with one random pitch. Writes OUTPUT_DIR/melody_000.mid, ... and
 OUTPUT_DIR/melodies.png, and prints each melody's class sequence (0 = hold,
-1 = rest, k >= 2 = MIDI pitch 46 + k). Exit status: 0 on success, 2 on bad
-flags, a missing or unreadable checkpoint or primer.
+1 = rest, k >= 2 = MIDI pitch 46 + k). --output_dir is checked before the
+model is loaded. Exit status: 0 on success, 2 (with one line on stderr) on
+bad flags, an unusable --output_dir, a full disk, a missing or unreadable
+checkpoint or primer.
 """
 
 import os
@@ -24,9 +26,15 @@ from absl import flags
 from note_rnn import checkpoint_import
 from note_rnn import encoding
 from note_rnn import generation
+from note_rnn import outputs
 # pylint: enable=g-import-not-at-top
 
+TOOL = 'note_rnn_generate'
 EXIT_USAGE = script_setup.EXIT_USAGE
+# Errors whose message is the user's answer (one line, exit 2).
+USAGE_ERRORS = (FileNotFoundError, checkpoint_import.CheckpointError,
+                encoding.MidiReadError, generation.GenerationError,
+                outputs.OutputError)
 
 # The importable entry point, re-exported for callers of this script.
 generate = generation.generate
@@ -66,15 +74,13 @@ FLAGS = flags.FLAGS
 
 
 def _fail(message):
-  return script_setup.fail('note_rnn_generate', message)
+  return script_setup.fail(TOOL, message)
 
 
 def _validate_flags():
   """Returns an error message for unusable flags, or None."""
   if not FLAGS.output_dir:
     return '--output_dir is required'
-  if os.path.exists(FLAGS.output_dir) and not os.path.isdir(FLAGS.output_dir):
-    return f'--output_dir={FLAGS.output_dir} exists and is not a folder'
   if FLAGS.num_outputs < 1:
     return f'--num_outputs must be >= 1; got {FLAGS.num_outputs}'
   if FLAGS.num_steps < 2:
@@ -89,20 +95,27 @@ def _validate_flags():
 
 
 def main(argv):
+  """Runs the tool; expected failures print one line and return 2."""
+  where = (f'--output_dir={FLAGS.output_dir}' if FLAGS.output_dir
+           else 'the outputs')
+  run = script_setup.one_line_errors(TOOL, USAGE_ERRORS,
+                                     disk_full_where=where, resumable=False)
+  return run(_main)(argv)
+
+
+def _main(argv):
   if len(argv) > 1:
     return _fail(f'unexpected arguments: {" ".join(argv[1:])}')
   error = _validate_flags()
   if error:
     return _fail(error)
-  try:
-    result = generate(
-        FLAGS.checkpoint or None, FLAGS.output_dir, FLAGS.num_outputs,
-        num_steps=FLAGS.num_steps, primer_midi=FLAGS.primer_midi,
-        temperature=FLAGS.temperature, seed=FLAGS.seed, qpm=FLAGS.qpm,
-        plot=FLAGS.plot)
-  except (FileNotFoundError, checkpoint_import.CheckpointError,
-          encoding.MidiReadError, generation.GenerationError) as e:
-    return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+  # Before the model is loaded: a run that cannot write fails at once.
+  outputs.check_output_dir(FLAGS.output_dir, '--output_dir')
+  result = generate(
+      FLAGS.checkpoint or None, FLAGS.output_dir, FLAGS.num_outputs,
+      num_steps=FLAGS.num_steps, primer_midi=FLAGS.primer_midi,
+      temperature=FLAGS.temperature, seed=FLAGS.seed, qpm=FLAGS.qpm,
+      plot=FLAGS.plot)
   print(f'Model: {result.model_source}')
   for path, classes in zip(result.midi_paths, result.class_sequences):
     print(f'{os.path.basename(path)}: {" ".join(str(c) for c in classes)}')
@@ -112,4 +125,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  script_setup.run(main)

@@ -9,6 +9,7 @@ from absl import flags
 from absl.testing import flagsaver
 import pytest
 
+import output_checks_testing
 import script_testing
 from note_rnn import checkpoint_import
 from note_rnn import encoding
@@ -96,3 +97,38 @@ def test_script_end_to_end(saved_model, tmp_path):
     assert sequence.notes[0].pitch == encoding.class_to_pitch(classes[0])
   assert (tmp_path / 'melodies.png').stat().st_size > 0
   assert 'Piano roll: ' in result.stdout
+
+
+# --- Unusable output locations: one line, exit 2, nothing written.
+
+
+def _must_not_load(*unused_args, **unused_kwargs):
+  raise AssertionError('the model was loaded before --output_dir was checked')
+
+
+@pytest.mark.parametrize('below', [False, True])
+def test_output_dir_that_is_a_file_fails_before_loading(
+    tool, saved_model, tmp_path, capsys, monkeypatch, below):
+  target = tmp_path / 'file'
+  target.write_text('data')
+  output_dir = target / 'sub' if below else target
+  monkeypatch.setattr(tool, 'generate', _must_not_load)
+  rc, out, err = _run_main(tool, [f'--checkpoint={saved_model}',
+                                  f'--output_dir={output_dir}'], capsys)
+  line = output_checks_testing.assert_one_line_error(
+      rc, err, 'note_rnn_generate', f'--output_dir={output_dir}')
+  assert 'is a file, not a directory' in line
+  assert not out and target.read_text() == 'data'
+
+
+def test_script_read_only_output_dir_fails_before_loading():
+  with output_checks_testing.read_only_dir() as (parent, read_only):
+    before = output_checks_testing.snapshot(read_only)
+    rc, out, err = output_checks_testing.run_as_nobody(
+        SCRIPT, [f'--output_dir={read_only}', '--num_outputs=2'], cwd=parent,
+        timeout=SUBPROCESS_TIMEOUT_S)
+    line = output_checks_testing.assert_one_line_error(
+        rc, err, 'note_rnn_generate', f'--output_dir={read_only}')
+    assert 'Permission denied' in line
+    assert not out
+    assert output_checks_testing.snapshot(read_only) == before

@@ -12,11 +12,16 @@ and pure_rl, softmax of G + Reward RNN logits for g; each melody starts from
 a fresh priming of the run's priming mode. Writes into --output_dir (default
 <run_dir>/generated) one MIDI file per melody, melodies.json (the classes and
 how they were made) and piano_roll.png.
+
+The output location is checked before anything is loaded, and the files are
+written into a temporary folder inside it and moved into place together:
+a run that fails (an unusable or damaged run directory or checkpoint, a
+full disk) prints one line, exits with status 2 and leaves --output_dir as
+it was (not even created).
 """
 
 import json
 import os
-import sys
 
 import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app
@@ -27,6 +32,7 @@ import numpy as np
 
 from note_rnn import encoding
 from note_rnn import generation
+from note_rnn import outputs
 from rl_tuner import train_run
 
 FLAGS = flags.FLAGS
@@ -49,9 +55,16 @@ flags.DEFINE_string('checkpoint_name', '',
                     'Checkpoint directory inside <run_dir>/checkpoints to '
                     'restore (e.g. q-500000); default: the newest.')
 
+TOOL = 'rl_tuner_generate'
 MELODIES_JSON = 'melodies.json'
 PIANO_ROLL_PNG = 'piano_roll.png'
 UsageError = train_run.UsageError
+# Errors whose message is the user's answer (one line, exit 2).
+USAGE_ERRORS = (UsageError, outputs.OutputError)
+
+
+def default_output_dir(run_dir):
+  return os.path.join(run_dir, 'generated')
 
 
 def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
@@ -61,25 +74,32 @@ def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
   Returns:
     dict written to melodies.json: the melodies (class lists), their MIDI
     file names, and the run, checkpoint, algorithm and settings used.
+
+  Raises:
+    outputs.OutputError: `output_dir` cannot be written (checked first).
+    UsageError: bad arguments, or a missing, unfinished or damaged run.
   """
   if num_outputs < 1 or num_steps < 1:
     raise UsageError('--num_outputs and --num_steps must be >= 1')
-  output_dir = output_dir or os.path.join(run_dir, 'generated')
+  output_dir = output_dir or default_output_dir(run_dir)
+  outputs.check_output_dir(output_dir, '--output_dir')
   rlt, _, checkpoint = train_run.load_tuner(run_dir, output_dir,
                                             checkpoint_name)
   rlt.rng = np.random.default_rng(seed)
   melodies = rlt.generate_compositions(num_outputs, num_steps,
                                        sample=sampling == 'sample')
   melodies = [[int(c) for c in row] for row in melodies]
+  writers = []
   midi_files = []
   for index, classes in enumerate(melodies):
     name = f'{rlt.algorithm}_{index:03d}.mid'
-    encoding.classes_to_midi_file(classes, os.path.join(output_dir, name))
+    writers.append((name, lambda path, classes=classes: (
+        encoding.classes_to_midi_file(classes, path))))
     midi_files.append(name)
-  generation.plot_piano_roll(
-      melodies, os.path.join(output_dir, PIANO_ROLL_PNG),
-      titles=[f'{rlt.algorithm} melody {i} ({sampling})'
-              for i in range(len(melodies))])
+  titles = [f'{rlt.algorithm} melody {i} ({sampling})'
+            for i in range(len(melodies))]
+  writers.append((PIANO_ROLL_PNG, lambda path: generation.plot_piano_roll(
+      melodies, path, titles=titles)))
   result = {
       'run_dir': os.path.abspath(run_dir),
       'checkpoint': os.path.basename(checkpoint),
@@ -92,27 +112,39 @@ def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
       'melodies': melodies,
       'midi_files': midi_files,
   }
-  encoding.write_file_atomically(
-      os.path.join(output_dir, MELODIES_JSON),
-      json.dumps(result, indent=2).encode())
+  data = json.dumps(result, indent=2).encode()
+  writers.append((MELODIES_JSON,
+                  lambda path: encoding.write_file_atomically(path, data)))
+  # generated/ is made here, with the first file; a failure removes it.
+  outputs.write_files_together(output_dir, writers)
   return result
 
 
 def main(argv):
+  """Runs the tool; expected failures print one line and return 2."""
+  if FLAGS.output_dir or FLAGS.run_dir:
+    where = ('--output_dir='
+             f'{FLAGS.output_dir or default_output_dir(FLAGS.run_dir)}')
+  else:
+    where = 'the outputs'
+  run = script_setup.one_line_errors(TOOL, USAGE_ERRORS,
+                                     disk_full_where=where, resumable=False)
+  return run(_main)(argv)
+
+
+def _main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  try:
-    if not FLAGS.run_dir:
-      raise UsageError('--run_dir is required')
-    result = generate(FLAGS.run_dir, FLAGS.output_dir, FLAGS.num_outputs,
-                      FLAGS.num_steps, FLAGS.seed, FLAGS.sampling,
-                      FLAGS.checkpoint_name)
-  except UsageError as e:
-    sys.exit(script_setup.fail('rl_tuner_generate', e))
-  output_dir = FLAGS.output_dir or os.path.join(FLAGS.run_dir, 'generated')
+  if not FLAGS.run_dir:
+    raise UsageError('--run_dir is required')
+  result = generate(FLAGS.run_dir, FLAGS.output_dir, FLAGS.num_outputs,
+                    FLAGS.num_steps, FLAGS.seed, FLAGS.sampling,
+                    FLAGS.checkpoint_name)
+  output_dir = FLAGS.output_dir or default_output_dir(FLAGS.run_dir)
   print(f'Wrote {len(result["melodies"])} melodies ({result["algorithm"]}, '
         f'checkpoint {result["checkpoint"]}) to {output_dir}')
+  return 0
 
 
 if __name__ == '__main__':
-  app.run(main)
+  script_setup.run(main)

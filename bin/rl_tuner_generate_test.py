@@ -5,16 +5,24 @@ algorithm whose policy needs all three networks) for 64 steps; the generate
 CLI then composes from that run in separate processes, two at a time.
 """
 
+import errno
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
+from absl import flags
+from absl.testing import flagsaver
 import numpy as np
 import pytest
 
+import output_checks_testing
+import script_testing
 from note_rnn import encoding
+from note_rnn import generation
+from note_rnn import outputs
 from note_rnn import hparams as note_rnn_hparams_lib
 from note_rnn import model as note_rnn_model
 from rl_tuner import rl_tuner as rl_tuner_lib
@@ -199,3 +207,105 @@ def test_bad_input_exits_2_with_one_line(runs, case, message):
   assert len(errors) == 1 and lines[-1] == errors[0]
   assert message in errors[0]
   assert 'Traceback' not in run.stderr
+
+
+# --- Failures: one line, exit 2, no traceback, no (empty) output folder.
+
+TOOL = 'rl_tuner_generate'
+
+
+@pytest.fixture(scope='module')
+def tool():
+  with script_testing.isolated_script(GENERATE, 'rl_tuner_generate') as module:
+    yield module
+
+
+@pytest.fixture(name='run_copy')
+def fixture_run_copy(run_dir, tmp_path):
+  """A copy of the finished run, free to damage."""
+  copy = tmp_path / 'run'
+  shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns('generated'))
+  return copy
+
+
+def _run_main(tool, argv, capsys):
+  with flagsaver.flagsaver():
+    rc = tool.main(flags.FLAGS(['rl_tuner_generate.py'] + argv))
+  captured = capsys.readouterr()
+  return rc, captured.out, captured.err
+
+
+def test_truncated_checkpoint_exits_2_without_output(tool, run_copy, capsys):
+  newest = run_copy / 'checkpoints' / f'g-{STEPS}'
+  data, = newest.glob('ckpt.data-*')
+  with open(data, 'r+b') as f:
+    f.truncate(data.stat().st_size // 2)
+  rc, out, err = _run_main(tool, [f'--run_dir={run_copy}'], capsys)
+  output_checks_testing.assert_one_line_error(rc, err, TOOL, newest)
+  assert not out
+  assert not (run_copy / 'generated').exists()
+
+
+def test_missing_checkpoint_name_leaves_no_empty_folder(tool, run_copy,
+                                                        capsys):
+  rc, _, err = _run_main(tool, [f'--run_dir={run_copy}',
+                                '--checkpoint_name=g-1'], capsys)
+  output_checks_testing.assert_one_line_error(rc, err, TOOL, 'g-1')
+  assert not (run_copy / 'generated').exists()
+
+
+@pytest.mark.parametrize('below', [False, True])
+def test_output_dir_that_is_a_file_fails_before_loading(
+    tool, run_copy, tmp_path, capsys, monkeypatch, below):
+  target = tmp_path / 'file'
+  target.write_text('data')
+  output_dir = target / 'sub' if below else target
+
+  def must_not_load(*unused_args, **unused_kwargs):
+    raise AssertionError('the run was loaded before --output_dir was checked')
+  monkeypatch.setattr(tool.train_run, 'load_tuner', must_not_load)
+  rc, out, err = _run_main(tool, [f'--run_dir={run_copy}',
+                                  f'--output_dir={output_dir}'], capsys)
+  line = output_checks_testing.assert_one_line_error(
+      rc, err, TOOL, f'--output_dir={output_dir}')
+  assert 'is a file, not a directory' in line
+  assert not out and target.read_text() == 'data'
+
+
+def test_disk_full_removes_the_partial_output(tool, run_copy, capsys,
+                                              monkeypatch):
+  def fill_the_disk(unused_melodies, path, **unused_kwargs):
+    with open(path, 'wb') as f:
+      f.write(b'half a file')
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+  monkeypatch.setattr(generation, 'plot_piano_roll', fill_the_disk)
+  output_dir = run_copy / 'generated'
+  rc, _, err = _run_main(tool, [f'--run_dir={run_copy}',
+                                f'--num_outputs={NUM_OUTPUTS}',
+                                f'--num_steps={NUM_STEPS}'], capsys)
+  line = output_checks_testing.assert_one_line_error(rc, err, TOOL,
+                                                     output_dir)
+  assert line == f'{TOOL}: error: ' + outputs.disk_full_message(
+      f'--output_dir={output_dir}', resumable=False)
+  # The MIDI files written before the PNG went with the folder.
+  assert not output_dir.exists()
+
+
+def test_read_only_run_dir_fails_before_loading(run_dir):
+  with output_checks_testing.read_only_dir() as (parent, _):
+    run = parent / 'run'
+    shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns('generated'))
+    output_checks_testing.make_traversable(run)
+    before = output_checks_testing.snapshot(run)
+    run.chmod(0o555)
+    try:
+      rc, out, err = output_checks_testing.run_as_nobody(
+          GENERATE, [f'--run_dir={run}', f'--num_outputs={NUM_OUTPUTS}'],
+          cwd=parent, timeout=TIMEOUT_S)
+      line = output_checks_testing.assert_one_line_error(
+          rc, err, TOOL, f'--output_dir={run / "generated"}')
+      assert 'Permission denied' in line
+      assert not out
+      assert output_checks_testing.snapshot(run) == before
+    finally:
+      run.chmod(0o755)

@@ -1,17 +1,127 @@
 """Start-up shared by the bin/ scripts; import it before anything else.
 
-Quiets TensorFlow's C++ info lines and pydub's note (pydub comes with
-note_seq) that ffmpeg, an audio tool these scripts do not use, is missing;
-and makes the repository importable when a script runs from a checkout.
+A CPU run of a tool shows only the tool's own lines. TensorFlow's start-up
+lines (CUDA probes on a machine without a GPU, oneDNN notes, absl's "All
+log messages before absl::InitializeLog()") are held back: TensorFlow is
+imported, when some module first imports it, with the C-level stderr sent
+to a buffer, and whatever is not known start-up noise is written out after.
+TensorFlow's own Python INFO lines (e.g. per-checkpoint timings) are
+silenced too, as is pydub's note (pydub comes with note_seq) that ffmpeg, an
+audio tool these scripts do not use, is missing. `--verbosity=1` (or -v 1)
+or a TF_CPP_MIN_LOG_LEVEL set by the user brings everything back.
+
+Also makes the repository importable when a script runs from a checkout.
 """
 
+import contextlib
 import functools
+import importlib.abc
+import importlib.util
+import logging
 import os
 import sys
+import tempfile
 import warnings
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 warnings.filterwarnings('ignore', message="Couldn't find ffmpeg")
+
+# Start-up lines of TensorFlow that say nothing about this run.
+NOISE = (
+    'All log messages before absl::InitializeLog()',
+    'cudart_stub.cc', 'Could not find cuda drivers', 'failed call to cuInit',
+    'cuda_platform.cc', 'cuda_executor.cc', 'Unable to register cu',
+    'oneDNN custom operations are on', 'TF_ENABLE_ONEDNN_OPTS',
+    'This TensorFlow binary is optimized',
+    'To enable the following instructions',
+    'rebuild TensorFlow with the appropriate compiler flags',
+    'TF-TRT Warning', 'computation_placer.cc',
+    'oneDNN supports DT_BOOL only',
+)
+
+
+def _verbose(argv):
+  """Whether the command line asks for TensorFlow's own lines."""
+  for i, arg in enumerate(argv):
+    if arg.startswith(('--verbosity=', '-v=')):
+      value = arg.split('=', 1)[1]
+    elif arg in ('--verbosity', '-v') and i + 1 < len(argv):
+      value = argv[i + 1]
+    else:
+      continue
+    try:
+      return int(value) >= 1
+    except ValueError:
+      return False
+  return False
+
+
+@contextlib.contextmanager
+def _stderr_filtered(noise=NOISE):
+  """Sends file descriptor 2 to a buffer; writes back lines not in noise."""
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile() as buffer:
+    os.dup2(buffer.fileno(), 2)
+    try:
+      yield
+    finally:
+      sys.stderr.flush()
+      os.dup2(saved, 2)
+      os.close(saved)
+      buffer.seek(0)
+      text = buffer.read().decode('utf-8', 'replace')
+      kept = [line for line in text.splitlines()
+              if line.strip() and not any(n in line for n in noise)]
+      if kept:
+        sys.stderr.write('\n'.join(kept) + '\n')
+
+
+class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
+  """Imports tensorflow (and sets up its devices) under _stderr_filtered."""
+
+  def find_spec(self, name, path=None, target=None):
+    del path, target
+    if name != 'tensorflow':
+      return None
+    sys.meta_path.remove(self)
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+      return spec
+    spec.loader = _QuietLoader(spec.loader)
+    return spec
+
+
+class _QuietLoader(importlib.abc.Loader):
+
+  def __init__(self, loader):
+    self._loader = loader
+
+  def create_module(self, spec):
+    return self._loader.create_module(spec)
+
+  def exec_module(self, module):
+    with _stderr_filtered():
+      self._loader.exec_module(module)
+      # Device set-up (the CUDA probe) logs on first use: do it here.
+      module.config.list_logical_devices()
+    logging.getLogger('tensorflow').setLevel(logging.WARNING)
+    from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
+    absl_logging.get_absl_handler().addFilter(_drop_library_info)
+
+
+def _drop_library_info(record):
+  """Drops INFO lines TensorFlow and Keras log through absl (their own
+  code, e.g. a timing per checkpoint); keeps warnings and the tools' lines."""
+  return record.levelno >= logging.WARNING or not any(
+      part in record.pathname for part in (
+          f'{os.sep}tensorflow{os.sep}', f'{os.sep}keras{os.sep}',
+          f'{os.sep}tf_keras{os.sep}'))
+
+
+if not _verbose(sys.argv) and 'TF_CPP_MIN_LOG_LEVEL' not in os.environ:
+  os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
+  if 'tensorflow' not in sys.modules:
+    sys.meta_path.insert(0, _QuietTensorFlowFinder())
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
@@ -19,6 +129,33 @@ if REPO_ROOT not in sys.path:
 
 # Exit status of a script given unusable flags or inputs.
 EXIT_USAGE = 2
+
+
+def _help_requested(argv):
+  return any(arg.split('=', 1)[0] in ('--help', '-h', '-?', '--helpshort',
+                                      '--helpfull', '--helpxml')
+             for arg in argv[1:])
+
+
+def run(main):
+  """absl's app.run(main) with the exit codes a user expects.
+
+  `--help` (and its kinds) exits 0, not absl's 1; a flag absl cannot parse
+  (unknown, misspelled, a missing --flagfile) exits EXIT_USAGE like every
+  other bad input, not 1.
+  """
+  from absl import app  # pylint: disable=g-import-not-at-top
+  started = []
+
+  def started_main(argv):
+    started.append(True)
+    return main(argv)
+  try:
+    app.run(started_main)
+  except SystemExit as e:
+    if not started and e.code == 1:
+      raise SystemExit(0 if _help_requested(sys.argv) else EXIT_USAGE) from e
+    raise
 
 
 def fail(tool, message):

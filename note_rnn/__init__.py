@@ -6,6 +6,12 @@ so that `import note_rnn.encoding` does not import TensorFlow.
 """
 
 import importlib
+import warnings
+
+# note_seq imports pydub, which warns that ffmpeg is missing; nothing in
+# this project uses ffmpeg.
+warnings.filterwarnings('ignore', message="Couldn't find ffmpeg",
+                        category=RuntimeWarning)
 
 _EXPORTS = {
     'NoteRNN': 'note_rnn.model',

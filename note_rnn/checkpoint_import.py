@@ -182,10 +182,14 @@ def read_weights(path, scope=None):
     CheckpointError: the file is unreadable or holds no usable Note RNN.
   """
   kind, resolved = resolve_path(path)
-  if kind == 'save':
-    return read_save_dir(resolved)
-  with _open_reader(kind, resolved) as (reader, description):
-    return _tf1_weights(reader, resolved, description, scope)
+  try:
+    if kind == 'save':
+      return read_save_dir(resolved)
+    with _open_reader(kind, resolved) as (reader, description):
+      return _tf1_weights(reader, resolved, description, scope)
+  except (IndexError, tf.errors.OpError) as e:  # A cut data file.
+    raise CheckpointError(
+        f'cannot read checkpoint {resolved}: {_first_line(e)}') from e
 
 
 def resolve_path(path):

@@ -5,7 +5,9 @@
 writes Magenta-layout SequenceExample TFRecords (`note_rnn.sequence_example_io`)
 split into training and evaluation sets by source file, and the list of
 failed files. A file that kills its worker process is retried alone and
-then failed (`run_tasks`).
+then failed; a chunk of NoteSequence records that does is split, so that
+only the record that kills its worker again fails (`run_tasks`). The
+outputs appear together or not at all (`write_dataset`).
 """
 
 import collections
@@ -19,6 +21,7 @@ import time
 
 from note_rnn import encoding
 from note_rnn import melody_pipeline
+from note_rnn import outputs
 from note_rnn import source_files
 
 # Fraction of source files set aside for evaluation.
@@ -170,30 +173,48 @@ def _crashed_task_result(task):
   return _failed_task_result(task, source_files.FILE_WORKER_CRASHED)
 
 
+def _split_task(task):
+  """A chunk of records as one task per record, or None for one file."""
+  kind, payload, options = task
+  if kind != 'records' or len(payload) < 2:
+    return None
+  return [(1, ('records', [record], options)) for record in payload]
+
+
 def run_tasks(tasks, num_workers, progress, run_task=_run_task,
-              on_crash=None):
+              on_crash=None, split_task=None, in_process=None):
   """Runs tasks (in process or in a pool) and returns results in task order.
 
   A worker process that dies (killed for memory, a crash in native code)
   breaks its pool and loses the tasks in flight. They are run again, one
-  at a time, in a new pool; a task that kills its worker again, running
-  alone (`CRASHES_TO_FAIL` times), gets `on_crash(task)` as its result, and
-  the run goes on.
+  at a time, in a new pool. A task that kills its worker running alone
+  (retried alone, or the only one in flight) is split by `split_task` when
+  it can be (its parts are run alone in turn, so only the part at fault
+  fails); one that cannot, after `CRASHES_TO_FAIL` such deaths, gets
+  `on_crash(task)` as its result, and the run goes on.
 
   Args:
     tasks: iterable of (units, task); units count toward `progress`.
-    num_workers: worker processes; 1 runs every task in this process.
+    num_workers: worker processes (at least 1).
     progress: `Progress`.
     run_task: picklable module-level function of one task, run in the
       workers (`spawn` start method: its module must import cleanly).
     on_crash: function of a task giving the result of one that killed its
       worker again; None raises BrokenProcessPool then.
+    split_task: function of a task giving [(units, task)] parts that
+      together do its work (their units summing to its units), or None
+      when it cannot be split; None never splits.
+    in_process: run every task in this process, where a crash ends the
+      run; None means when `num_workers` is 1.
 
   Returns:
-    List of `run_task(task)` results, in task order.
+    List of `run_task` results, in task order; a task that was split gives
+    the results of its parts, in their order, in its place.
   """
-  results = []
-  if num_workers <= 1:
+  if in_process is None:
+    in_process = num_workers <= 1
+  if in_process:
+    results = []
     for units, task in tasks:
       results.append(run_task(task))
       progress.advance(units)
@@ -202,13 +223,14 @@ def run_tasks(tasks, num_workers, progress, run_task=_run_task,
   # 'spawn' starts clean interpreters: the parent may hold TensorFlow
   # threads, which a fork would copy mid-state.
   context = multiprocessing.get_context('spawn')
+  # Indices are tuples: (i,) for the i-th task, (i, j) for its j-th part.
   by_index = {}
-  task_iter = enumerate(tasks)
+  task_iter = (((i,), entry) for i, entry in enumerate(tasks))
   exhausted = False
   # (index, units, task, crashes alone) lost with a broken pool, to run
   # again one at a time.
   suspects = collections.deque()
-  limit = num_workers * TASKS_IN_FLIGHT_PER_WORKER
+  limit = max(1, num_workers) * TASKS_IN_FLIGHT_PER_WORKER
 
   def submit(pool, pending, entry):
     """Submits entry = (index, units, task, crashes alone or None)."""
@@ -221,7 +243,7 @@ def run_tasks(tasks, num_workers, progress, run_task=_run_task,
 
   while suspects or not exhausted:
     pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=num_workers, mp_context=context)
+        max_workers=max(1, num_workers), mp_context=context)
     # future -> (index, units, task, crashes alone so far, or None when
     # running with others).
     pending = {}
@@ -257,10 +279,18 @@ def run_tasks(tasks, num_workers, progress, run_task=_run_task,
           raise concurrent.futures.process.BrokenProcessPool()
     except concurrent.futures.process.BrokenProcessPool:
       lost = sorted(pending.values(), key=lambda entry: entry[0])
-      if len(lost) == 1 and lost[0][3] is not None:
-        # It ran alone: it killed its worker.
+      if len(lost) == 1:
+        # The only task in the pool (a suspect, or the last one in flight)
+        # ran alone: it killed its worker.
         index, units, task, crashes = lost[0]
-        if crashes + 1 >= CRASHES_TO_FAIL:
+        crashes = crashes or 0
+        parts = split_task(task) if split_task is not None else None
+        if parts:
+          # Each part runs alone in turn: only the one at fault fails.
+          suspects.extendleft(
+              (index + (j,), part_units, part, 0)
+              for j, (part_units, part) in reversed(list(enumerate(parts))))
+        elif crashes + 1 >= CRASHES_TO_FAIL:
           if on_crash is None:
             raise
           by_index[index] = on_crash(task)
@@ -319,7 +349,10 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
     eval_ratio: fraction of sources for evaluation, in [0, 1].
     seed: split and order seed.
     options: `MelodyOptions`.
-    num_workers: worker processes; None = os.cpu_count(); 1 = in-process.
+    num_workers: worker processes (a file that kills one is retried alone,
+      then failed as `worker_crashed`); None = os.cpu_count(); 0 = every
+      file in this process, where a crash ends the run (for tests and
+      debugging).
     progress_stream: text stream for the progress line, or None.
     run_task: the worker entry point (see `run_tasks`; tests put faults
       in it).
@@ -328,11 +361,17 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
     `DatasetStats`.
 
   Raises:
+    outputs.OutputError: `output_dir` cannot be written (checked before any
+      input is read).
     InputError: `input_spec` names nothing usable.
     EmptyCorpusError: no input file, or no melody survived; nothing written.
+    OSError: writing failed (e.g. the disk is full); nothing written.
   """
   if not 0.0 <= eval_ratio <= 1.0:
     raise ValueError(f'eval_ratio must lie in [0, 1]; got {eval_ratio}')
+  if num_workers is not None and num_workers < 0:
+    raise ValueError(f'num_workers must be >= 0; got {num_workers}')
+  outputs.check_output_dir(output_dir, '--output_dir')
   sources = source_files.find_source_files(input_spec, exclude_dir=output_dir)
   stats = melody_pipeline.DatasetStats(files_found=len(sources))
   if not sources:
@@ -347,12 +386,15 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
   total = sum(1 for s in sources if s.kind != source_files.KIND_NOTE_SEQUENCES)
   total += sum(n for n in record_counts.values() if n)
   unit = 'records' if record_counts and total > len(sources) else 'files'
-  num_workers = num_workers or os.cpu_count() or 1
+  in_process = num_workers == 0
+  if num_workers is None:
+    num_workers = os.cpu_count() or 1
   num_workers = max(1, min(num_workers, total))
   progress = Progress(total, unit, progress_stream)
   results = run_tasks(_make_tasks(sources, record_counts, options, stats),
                       num_workers, progress, run_task=run_task,
-                      on_crash=_crashed_task_result)
+                      on_crash=_crashed_task_result, split_task=_split_task,
+                      in_process=in_process)
   progress.finish()
 
   melodies_by_source = {}
@@ -387,11 +429,14 @@ def write_failed_files(path, failed_files):
 def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats):
   """Splits melodies by source, shuffles and writes both TFRecords.
 
+  The three files are written together (`write_files_together`): a failed
+  write (a full disk) leaves `output_dir` as it was, not even created.
+
   Args:
     melodies_by_source: source key -> list of melodies (bytes or lists of
       class ints), each source's melodies in a fixed order.
     output_dir: where `TRAINING_FILENAME`, `EVAL_FILENAME` and
-      `FAILED_FILES_FILENAME` are written (atomically; created if missing).
+      `FAILED_FILES_FILENAME` are written (created if missing).
     eval_ratio: fraction of sources for evaluation, in [0, 1].
     seed: split (`split_sources`) and order seed.
     stats: `DatasetStats`; its split and output fields are filled in.
@@ -412,15 +457,18 @@ def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats):
   # free of TensorFlow.
   # pylint: disable-next=g-import-not-at-top
   from note_rnn import sequence_example_io
-  os.makedirs(output_dir, exist_ok=True)
+  written = outputs.write_files_together(
+      output_dir,
+      [(TRAINING_FILENAME, lambda path: (
+          sequence_example_io.write_sequence_examples(path, training))),
+       (EVAL_FILENAME, lambda path: (
+           sequence_example_io.write_sequence_examples(path, evaluation))),
+       (FAILED_FILES_FILENAME, lambda path: (
+           write_failed_files(path, stats.failed_files)))])
+  stats.training_melodies, stats.eval_melodies, _ = written
   stats.training_path = os.path.join(output_dir, TRAINING_FILENAME)
   stats.eval_path = os.path.join(output_dir, EVAL_FILENAME)
-  stats.training_melodies = sequence_example_io.write_sequence_examples(
-      stats.training_path, training)
-  stats.eval_melodies = sequence_example_io.write_sequence_examples(
-      stats.eval_path, evaluation)
   stats.failed_files_path = os.path.join(output_dir, FAILED_FILES_FILENAME)
-  write_failed_files(stats.failed_files_path, stats.failed_files)
   stats.eval_sources = len(eval_keys)
   stats.training_sources = len(melodies_by_source) - len(eval_keys)
   return stats

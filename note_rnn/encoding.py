@@ -16,8 +16,6 @@ original RL Tuner's reward code calls class 0 "NOTE_OFF" and class 1
 import io
 import os
 
-from note_seq import melodies_lib
-from note_seq import midi_io
 import numpy as np
 
 from note_rnn import outputs
@@ -34,8 +32,11 @@ HOLD_CLASS = 0
 # Class index of "note off / rest" (Magenta MELODY_NOTE_OFF).
 REST_CLASS = 1
 # Magenta melody event values of the special classes.
-MELODY_NO_EVENT = melodies_lib.MELODY_NO_EVENT  # -2
-MELODY_NOTE_OFF = melodies_lib.MELODY_NOTE_OFF  # -1
+# note_seq's melodies_lib values (a test checks them); note_seq itself is
+# imported only where a Melody or MIDI file is made, so that importing the
+# encoding (and every tool's flags) stays fast.
+MELODY_NO_EVENT = -2
+MELODY_NOTE_OFF = -1
 
 # Time grid: sixteenth notes, 16 steps per 4/4 bar.
 STEPS_PER_QUARTER = 4
@@ -135,6 +136,7 @@ def onehot_to_classes(onehot):
 
 def classes_to_melody(classes, transpose_amount=0):
   """Builds a note_seq `Melody` (sixteenth-note grid, 4/4) from classes."""
+  from note_seq import melodies_lib  # pylint: disable=g-import-not-at-top
   return melodies_lib.Melody(
       classes_to_events(classes, transpose_amount),
       steps_per_quarter=STEPS_PER_QUARTER,
@@ -160,6 +162,7 @@ write_file_atomically = outputs.write_file_atomically
 def note_sequence_to_midi_file(sequence, path):
   """Writes a NoteSequence as a standard MIDI file, atomically; returns path."""
   buffer = io.BytesIO()
+  from note_seq import midi_io  # pylint: disable=g-import-not-at-top
   midi_io.note_sequence_to_pretty_midi(sequence).write(buffer)
   write_file_atomically(path, buffer.getvalue())
   return path
@@ -180,6 +183,7 @@ def midi_file_to_note_sequence(path):
   if not os.path.isfile(path):
     raise MidiReadError(f'MIDI file not found: {path}')
   try:
+    from note_seq import midi_io  # pylint: disable=g-import-not-at-top
     return midi_io.midi_file_to_note_sequence(path)
   except Exception as e:  # note_seq raises several types for bad files.
     raise MidiReadError(f'cannot read MIDI file {path}: {e}') from e

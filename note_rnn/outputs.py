@@ -91,6 +91,65 @@ def write_file_atomically(path, data):
     raise
 
 
+# Prefix of the temporary folder `write_files_together` writes into.
+STAGING_PREFIX = TMP_PREFIX + 'writing-'
+
+
+def _missing_dirs(path):
+  """The folders `os.makedirs(path)` would create, deepest first."""
+  missing = []
+  path = os.path.abspath(path)
+  while not os.path.lexists(path):
+    missing.append(path)
+    parent = os.path.dirname(path)
+    if parent == path:
+      break
+    path = parent
+  return missing
+
+
+def write_files_together(output_dir, writers):
+  """Writes files into `output_dir` all together, or leaves it as it was.
+
+  Each file is written into a temporary folder inside `output_dir`; once
+  all are complete they are renamed into place. On any failure (a full
+  disk) the temporary folder, and `output_dir` itself with the parents
+  this call created, are removed, so `output_dir` is as it was: absent, or
+  holding its former files. Temporary folders a killed call left in
+  `output_dir` are removed first (other temporaries there are left alone:
+  they may be another tool's, still writing).
+
+  Args:
+    output_dir: destination folder; created here, just before the first
+      file is written.
+    writers: (file name, function writing that file to the path it is
+      given) pairs.
+
+  Returns:
+    List of what each writer returned.
+  """
+  created = _missing_dirs(output_dir)
+  staging = None
+  try:
+    os.makedirs(output_dir, exist_ok=True)
+    remove_stale_temporaries(output_dir, (STAGING_PREFIX,))
+    staging = tempfile.mkdtemp(dir=output_dir, prefix=STAGING_PREFIX)
+    results = [write(os.path.join(staging, name)) for name, write in writers]
+    for name, _ in writers:
+      os.replace(os.path.join(staging, name), os.path.join(output_dir, name))
+  except BaseException:
+    if staging:
+      shutil.rmtree(staging, ignore_errors=True)
+    for directory in created:
+      try:
+        os.rmdir(directory)
+      except OSError:
+        break  # Not empty (or gone): keep it and its parents.
+    raise
+  shutil.rmtree(staging, ignore_errors=True)
+  return results
+
+
 def remove_stale_temporaries(directory, prefixes=(TMP_PREFIX,)):
   """Deletes files and folders in `directory` named with one of `prefixes`.
 

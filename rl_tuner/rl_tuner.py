@@ -566,7 +566,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
                            sample=not most_probable,
                            record_probabilities=visualize_probs)
     notes = [int(n) for n in result['notes'][0]]
-    logger.info('Generated sequence: %s', notes)
+    logger.debug('Generated sequence: %s', notes)
     path = (os.path.join(self.output_dir, title + '.mid') if overwrite else
             get_next_file_name(self.output_dir, title, 'mid'))
     encoding.classes_to_midi_file(notes, path)

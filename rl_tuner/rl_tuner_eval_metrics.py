@@ -294,7 +294,7 @@ def compute_composition_stats(rl_tuner, num_compositions=10000,
   else:
     stat_dict = compute_composition_stats_for_compositions(
         compositions, key=key, tonic_note=tonic_note)
-  logging.getLogger(__name__).info('%s', get_stat_dict_string(stat_dict))
+  logging.getLogger(__name__).debug('%s', get_stat_dict_string(stat_dict))
   return stat_dict
 
 

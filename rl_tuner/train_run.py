@@ -71,6 +71,13 @@ def write_statistics(rlt, num_compositions, output_dir, name):
   encoding.write_file_atomically(
       os.path.join(output_dir, 'table1.md'),
       rl_tuner_eval_metrics.table1_markdown({name: table}).encode())
+  logging.info(
+      'Statistics of %d melodies: %.1f%% of notes not in key, %.1f%% '
+      'excessively repeated, %.1f%% of leaps resolved (table1.md, '
+      'music_theory_stats.txt)', num_compositions,
+      100 * table['notes_not_in_key'],
+      100 * table['notes_excessively_repeated'],
+      100 * table['leaps_resolved'])
   return stat_dict, table
 
 
