@@ -180,8 +180,8 @@ def test_script_without_music21_exits_2(tmp_path):
 
 def test_main_on_the_installed_music21_corpus(tool, tmp_path, capsys):
   pytest.importorskip(
-      'music21', reason="music21 is not installed (pip install -e "
-      "'.[corpus]'); CI installs only '.[test]'")
+      'music21', reason="music21 is not installed; pip install -e '.[corpus]' "
+      'to run this test')
   argv = [f'--output_dir={tmp_path / "out"}', '--max_tunes_per_collection=1',
           '--collections=ryansMammoth,bach', '--num_workers=1']
   rc, out, _ = _run_main(tool, argv, capsys)

@@ -32,8 +32,8 @@ from note_rnn import training
 flags.DEFINE_string('sequence_example_file', None,
                     'TFRecord of melody SequenceExamples to score.')
 flags.DEFINE_list('checkpoints', ['embedded='],
-                  "name=path pairs; an empty path is the embedded default "
-                  'model.')
+                  "name=path pairs, or paths (named after their last "
+                  'component); an empty path is the embedded default model.')
 flags.DEFINE_integer('batch_size', 128, 'Melodies per batch (speed only).')
 flags.DEFINE_string('output_json', '', 'Where to write the figures.')
 FLAGS = flags.FLAGS
@@ -111,9 +111,14 @@ def _main(argv):
   pairs = []
   for item in FLAGS.checkpoints:
     name, sep, path = item.partition('=')
-    if not sep or not name:
+    if not sep:  # A bare path: named after its file or folder.
+      name, path = os.path.basename(os.path.normpath(item)), item
+    if not name:
       return script_setup.fail(
-          TOOL, f'--checkpoints takes name=path, got {item!r}')
+          TOOL, f'--checkpoints takes name=path or a path, got {item!r}')
+    if name in dict(pairs):
+      return script_setup.fail(
+          TOOL, f'--checkpoints names {name!r} twice; write name=path')
     pairs.append((name, path))
   if FLAGS.output_json:
     # Before any model is loaded: a run that cannot write fails at once.

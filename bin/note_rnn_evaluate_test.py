@@ -30,25 +30,26 @@ def test_compares_two_models_on_one_file(tmp_path):
   out = tmp_path / 'figures.json'
   run = subprocess.run(
       [sys.executable, str(SCRIPT), f'--sequence_example_file={data}',
-       f'--checkpoints=a={paths[1]},b={paths[2]}', f'--output_json={out}'],
+       f'--checkpoints=a={paths[1]},{paths[2]}', f'--output_json={out}'],
       capture_output=True, text=True, timeout=300, check=False)
   assert run.returncode == 0, run.stderr[-2000:]
-  assert '| metric | a | b |' in run.stdout
+  # A bare path is named after its last component.
+  assert '| metric | a | m2 |' in run.stdout
   figures = json.loads(out.read_text())
   # A melody of 48 classes gives 47 predictions; training counts those from
   # step 32 on.
   assert figures['a']['num_steps'] == (47 - 32) + (47 - 32)
   assert figures['a']['without_skip']['num_steps'] == 47 + 47
-  assert figures['a']['loss'] != figures['b']['loss']
+  assert figures['a']['loss'] != figures['m2']['loss']
 
 
 def test_bad_pair_exits_2(tmp_path):
   run = subprocess.run(
       [sys.executable, str(SCRIPT), f'--sequence_example_file={tmp_path}/x',
-       '--checkpoints=nopath'], capture_output=True, text=True, timeout=300,
+       '--checkpoints==nopath'], capture_output=True, text=True, timeout=300,
       check=False)
   assert run.returncode == 2
-  assert 'takes name=path' in run.stderr
+  assert 'takes name=path or a path' in run.stderr
 
 
 # --- Unusable --output_json locations: one line, exit 2, nothing written.

@@ -42,8 +42,8 @@ KSM = music_pb2.NoteSequence.KeySignature
 
 def _music21():
   return pytest.importorskip(
-      'music21', reason="music21 is not installed (pip install -e "
-      "'.[corpus]'); CI installs only '.[test]'")
+      'music21', reason="music21 is not installed; pip install -e '.[corpus]' "
+      'to run this test')
 
 
 def _write_fake_corpus(root):

@@ -65,6 +65,48 @@ class DQNHParams:
   def to_dict(self):
     return dataclasses.asdict(self)
 
+  # The original's tf.contrib.training.HParams idioms. DQNHParams is frozen:
+  # where Magenta code wrote `hparams.discount_rate = 0.5`, write
+  # `hparams = hparams.replace(discount_rate=0.5)`.
+
+  def values(self):
+    """dict of name -> value (HParams.values)."""
+    return self.to_dict()
+
+  def parse(self, overrides):
+    """A copy with 'name=value,name2=value' applied (HParams.parse).
+
+    Unlike HParams.parse this returns the new object and leaves `self` as
+    it is: write `hparams = hparams.parse('discount_rate=0.5')`.
+
+    Raises:
+      ValueError: an item that is not name=value, an unknown name (the
+        message lists the valid ones) or a value of the wrong type.
+    """
+    types = {f.name: f.type for f in dataclasses.fields(self)}
+    changes = {}
+    for item in filter(None, (p.strip() for p in (overrides or '').split(
+        ','))):
+      name, sep, text = (part.strip() for part in item.partition('='))
+      if not sep:
+        raise ValueError(f'DQN hparams override {item!r} is not name=value')
+      if name not in types:
+        raise ValueError(f'unknown DQN hparam {name!r}; valid names: '
+                         f'{sorted(types)}')
+      kind = int if types[name] in (int, 'int') else float
+      try:
+        changes[name] = kind(text)
+      except ValueError as e:
+        raise ValueError(f'DQN hparam {name}={text!r} is not '
+                         f'{kind.__name__}') from e
+    return self.replace(**changes)
+
+  def set_hparam(self, name, value):
+    """Refuses with the frozen equivalent (HParams.set_hparam mutated)."""
+    raise AttributeError(
+        f'DQNHParams is frozen; instead of set_hparam({name!r}, {value!r}) '
+        f'write hparams = hparams.replace({name}={value!r})')
+
   @classmethod
   def from_dict(cls, values):
     return cls().replace(**values)

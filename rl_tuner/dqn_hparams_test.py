@@ -80,3 +80,18 @@ def test_dict_round_trip():
   assert dqn_hparams.DQNHParams.from_dict(values) == hp
   with pytest.raises(ValueError, match='unknown DQN hparam'):
     dqn_hparams.DQNHParams.from_dict({'batch': 3})
+
+
+def test_the_original_hparams_idioms():
+  hp = dqn_hparams.DQNHParams()
+  assert hp.values()['discount_rate'] == 0.95
+  parsed = hp.parse('discount_rate=0.5, minibatch_size=16')
+  assert (parsed.discount_rate, parsed.minibatch_size) == (0.5, 16)
+  assert isinstance(parsed.minibatch_size, int)
+  assert hp.discount_rate == 0.95  # A new object; the old one is unchanged.
+  with pytest.raises(ValueError, match="unknown DQN hparam 'gamma'"):
+    hp.parse('gamma=0.5')
+  with pytest.raises(ValueError, match='is not int'):
+    hp.parse('minibatch_size=0.5')
+  with pytest.raises(AttributeError, match=r'hparams.replace\(discount_rate'):
+    hp.set_hparam('discount_rate', 0.5)

@@ -449,7 +449,8 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     # Epsilon anneals per environment step; actions are counted per beat.
     self._exploration_period = exploration_period / batch
     start_steps = self.env_steps
-    start_time = last_report = time.time()
+    start_time = time.time()
+    last_report = start_time - 7.0  # First report (and ETA) after 3 s.
     self.reset_composition()
     self.prime_internal_models()
     while self.env_steps - start_steps < num_steps:

@@ -111,6 +111,28 @@ def _restore_newest_usable(rlt, output_dir):
                    f'cannot resume: no checkpoint in {output_dir}')
 
 
+# Environment steps after which a run at one melody a time gets a hint.
+LONG_RUN_STEPS = 200000
+
+
+def _log_plan(settings, rlt, remaining):
+  """One line saying what the run will do; a hint for long serial runs."""
+  logging.info(
+      'Plan: %s learning for %s environment steps%s, %d melod%s side by '
+      'side, a checkpoint every %s steps, into %s; progress and ETA follow '
+      'every 10 s.', rlt.algorithm, f'{max(remaining, 0):,}',
+      f' (resuming at step {rlt.env_steps:,})' if rlt.env_steps else '',
+      settings.num_parallel_melodies,
+      'y' if settings.num_parallel_melodies == 1 else 'ies',
+      f'{settings.output_every_nth:,}', settings.output_dir)
+  if remaining >= LONG_RUN_STEPS and settings.num_parallel_melodies == 1:
+    logging.info(
+        'This is a long run at one melody a time (the original schedule). '
+        'To see what tuning does in a minute, use '
+        '--flagfile=configs/quickstart.flags; --num_parallel_melodies=8 '
+        'is several times faster.')
+
+
 def _check_output_dir(output_dir):
   try:
     outputs.check_output_dir(output_dir, '--output_dir')
@@ -150,8 +172,7 @@ def run(settings):
         directory, (outputs.TMP_PREFIX, f'.{TUNED_NOTE_RNN}.tmp-'))
   rlt.summary_writer = tf.summary.create_file_writer(tensorboard_dir)
   remaining = settings.training_steps - rlt.env_steps
-  logging.info('Training %s for %d environment steps (from step %d)',
-               rlt.algorithm, max(remaining, 0), rlt.env_steps)
+  _log_plan(settings, rlt, remaining)
   train_start = time.time()
   if remaining > 0:
     rlt.train(num_steps=remaining,
