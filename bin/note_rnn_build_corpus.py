@@ -84,6 +84,8 @@ flags.DEFINE_string(
     'Folder laid out like music21\'s corpus/ (one sub-folder per '
     'collection); default: the installed music21\'s.')
 script_setup.define_melody_flags()
+# Shown by --help with the tool's own flags, not only under --helpfull.
+flags.adopt_module_key_flags(script_setup)
 
 FLAGS = flags.FLAGS
 

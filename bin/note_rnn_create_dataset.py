@@ -66,6 +66,8 @@ flags.DEFINE_integer(
     'Seed of the train/eval split and of the order of melodies in the '
     'output files; same input and seed give byte-identical files.')
 script_setup.define_melody_flags()
+# Shown by --help with the tool's own flags, not only under --helpfull.
+flags.adopt_module_key_flags(script_setup)
 flags.DEFINE_integer(
     'num_workers', os.cpu_count() or 1,
     'Worker processes reading and encoding files (even 1: a file that '

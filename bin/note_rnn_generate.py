@@ -8,7 +8,7 @@
 All melodies are sampled together in one batch. Each starts with the first
 melody of --primer_midi (kept in its key, folded into MIDI pitches [48, 84)),
 or with one random pitch. Writes OUTPUT_DIR/melody_000.mid, ... and
-OUTPUT_DIR/melodies.png, and prints each melody's class sequence (0 = hold,
+OUTPUT_DIR/piano_roll.png, and prints each melody's class sequence (0 = hold,
 1 = rest, k >= 2 = MIDI pitch 46 + k). --output_dir is checked before the
 model is loaded. Exit status: 0 on success, 2 (with one line on stderr) on
 bad flags, an unusable --output_dir, a full disk, a missing or unreadable
@@ -52,7 +52,7 @@ flags.DEFINE_integer(
     '(16 steps = one 4/4 bar).')
 flags.DEFINE_string(
     'output_dir', None,
-    'Folder for the MIDI files and melodies.png (created if missing; files '
+    'Folder for the MIDI files and piano_roll.png (created if missing; files '
     'of the same names are replaced).')
 flags.DEFINE_string(
     'primer_midi', None,
@@ -68,7 +68,7 @@ flags.DEFINE_integer(
 flags.DEFINE_float(
     'qpm', encoding.DEFAULT_QPM,
     'Tempo of the MIDI files in quarter notes per minute.')
-flags.DEFINE_boolean('plot', True, 'Also write the piano roll melodies.png.')
+flags.DEFINE_boolean('plot', True, 'Also write the piano roll piano_roll.png.')
 
 FLAGS = flags.FLAGS
 

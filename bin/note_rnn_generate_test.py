@@ -95,7 +95,7 @@ def test_script_end_to_end(saved_model, tmp_path):
     assert all(0 <= c < encoding.NUM_CLASSES for c in classes)
     sequence = encoding.midi_file_to_note_sequence(str(tmp_path / name))
     assert sequence.notes[0].pitch == encoding.class_to_pitch(classes[0])
-  assert (tmp_path / 'melodies.png').stat().st_size > 0
+  assert (tmp_path / 'piano_roll.png').stat().st_size > 0
   assert 'Piano roll: ' in result.stdout
 
 

@@ -10,9 +10,16 @@ The data come from bin/note_rnn_create_dataset.py. Progress lines go to the
 log, TensorBoard scalars to RUN_DIR/tensorboard, the latest checkpoint to
 RUN_DIR/checkpoint (its model/ folder is what `NoteRNN.load` and
 --init_checkpoint read), the best-eval weights to RUN_DIR/best and a summary
-to RUN_DIR/metrics.json. Running again with the same --run_dir resumes. See
-`note_rnn.training` for the recipe. Exit status: 0 on success, 2 on bad flags
-or unusable input files.
+to RUN_DIR/metrics.json. Running again with the same --run_dir resumes,
+exactly: a run killed at any step and run again ends with the weights,
+metrics and TensorBoard curves of an uninterrupted one. See
+`note_rnn.training` for the recipe.
+
+The input files (every record read, the first ones parsed) and --run_dir are
+checked before a model is built or anything is written. Exit status: 0 on
+success, 2 with one line on stderr on bad flags, unusable input files, a
+--run_dir that cannot be written or whose checkpoints are all damaged, or a
+full disk (free space and run the same command again to resume).
 """
 
 import os
@@ -21,16 +28,21 @@ import sys
 import script_setup  # First: quiet start-up, repository on sys.path.
 
 # pylint: disable=g-import-not-at-top
-from absl import app
 from absl import flags
 from absl import logging
 
 from note_rnn import checkpoint_import
 from note_rnn import hparams as hparams_lib
+from note_rnn import outputs
 from note_rnn import training
 # pylint: enable=g-import-not-at-top
 
 EXIT_USAGE = script_setup.EXIT_USAGE
+TOOL = 'note_rnn_train'
+# Errors whose message is the user's answer (one line, exit 2).
+# FloatingPointError: a non-finite loss (its message says what to lower).
+USAGE_ERRORS = (training.TrainingError, checkpoint_import.CheckpointError,
+                outputs.OutputError, FileNotFoundError, FloatingPointError)
 
 # The importable entry point, re-exported for callers of this script.
 train = training.train
@@ -84,12 +96,16 @@ flags.DEFINE_integer(
     'stop_after_evals_without_improvement', 0,
     'Stop once this many evaluations in a row did not lower the best eval '
     'loss (0: train all --num_training_steps).')
+flags.DEFINE_boolean(
+    'resume', False,
+    'Resuming an existing run in --run_dir is automatic; with --resume, a '
+    '--run_dir without a checkpoint is an error instead of a new run.')
 
 FLAGS = flags.FLAGS
 
 
 def _fail(message):
-  return script_setup.fail('note_rnn_train', message)
+  return script_setup.fail(TOOL, message)
 
 
 def _validate_flags():
@@ -105,8 +121,6 @@ def _validate_flags():
             f'{FLAGS.eval_sequence_example_file} is not a file')
   if not FLAGS.run_dir:
     return '--run_dir is required'
-  if os.path.exists(FLAGS.run_dir) and not os.path.isdir(FLAGS.run_dir):
-    return f'--run_dir={FLAGS.run_dir} exists and is not a folder'
   if FLAGS.num_training_steps is None or FLAGS.num_training_steps < 1:
     return '--num_training_steps must be given as a positive integer'
   for name in ('eval_every_n', 'checkpoint_every_n', 'log_every_n'):
@@ -121,33 +135,41 @@ def _validate_flags():
     hparams_lib.default_hparams().parse(FLAGS.hparams)
   except ValueError as e:
     return f'--hparams: {e}'
+  if FLAGS.resume and not training.checkpoint_dirs(FLAGS.run_dir):
+    return (f'--resume: --run_dir={FLAGS.run_dir} holds no checkpoint to '
+            'resume')
   return None
 
 
 def main(argv):
+  """Runs the tool; expected failures print one line and return 2."""
+  run = script_setup.one_line_errors(
+      TOOL, USAGE_ERRORS, disk_full_where=f'--run_dir={FLAGS.run_dir}',
+      resumable=True)
+  return run(_main)(argv)
+
+
+def _main(argv):
   if len(argv) > 1:
     return _fail(f'unexpected arguments: {" ".join(argv[1:])}')
   error = _validate_flags()
   if error:
     return _fail(error)
+  # Before anything is read: a run that cannot write fails at once.
+  outputs.check_output_dir(FLAGS.run_dir, '--run_dir')
   logging.set_verbosity(logging.INFO)
-  try:
-    train(FLAGS.sequence_example_file, FLAGS.run_dir,
-          FLAGS.num_training_steps,
-          eval_sequence_example_file=FLAGS.eval_sequence_example_file,
-          hparams=FLAGS.hparams or None, seed=FLAGS.seed,
-          init_checkpoint=FLAGS.init_checkpoint, optimizer=FLAGS.optimizer,
-          eval_every_n=FLAGS.eval_every_n,
-          checkpoint_every_n=FLAGS.checkpoint_every_n,
-          log_every_n=FLAGS.log_every_n,
-          stop_after_evals_without_improvement=(
-              FLAGS.stop_after_evals_without_improvement),
-          command_line=sys.argv)
-  except (training.TrainingError, checkpoint_import.CheckpointError,
-          FileNotFoundError) as e:
-    return _fail(str(e))
+  train(FLAGS.sequence_example_file, FLAGS.run_dir, FLAGS.num_training_steps,
+        eval_sequence_example_file=FLAGS.eval_sequence_example_file,
+        hparams=FLAGS.hparams or None, seed=FLAGS.seed,
+        init_checkpoint=FLAGS.init_checkpoint, optimizer=FLAGS.optimizer,
+        eval_every_n=FLAGS.eval_every_n,
+        checkpoint_every_n=FLAGS.checkpoint_every_n,
+        log_every_n=FLAGS.log_every_n,
+        stop_after_evals_without_improvement=(
+            FLAGS.stop_after_evals_without_improvement),
+        command_line=sys.argv)
   return 0
 
 
 if __name__ == '__main__':
-  app.run(main)
+  script_setup.run(main)

@@ -1,8 +1,11 @@
-"""Tests of bin/note_rnn_train.py: flag checks and one end-to-end run."""
+"""Tests of bin/note_rnn_train.py: flags, bad inputs, outputs, kill, resume."""
 
+import collections
+import errno
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 
@@ -10,9 +13,14 @@ from absl import flags
 from absl.testing import flagsaver
 import numpy as np
 import pytest
+from tensorboard.compat.proto import event_pb2
+import tensorflow as tf
 
+import output_checks_testing
 import script_testing
+from note_rnn import event_log
 from note_rnn import model as model_lib
+from note_rnn import outputs
 from note_rnn import sequence_example_io as sio
 from note_rnn import training
 
@@ -69,6 +77,7 @@ def test_main_rejects_bad_flags_with_one_line(tool, data, tmp_path,
       ([train, run, steps, '--eval_every_n=0'], '--eval_every_n'),
       ([train, run, steps, f'--init_checkpoint={tmp_path / "none"}'],
        '--init_checkpoint'),
+      ([train, run, steps, '--resume'], 'holds no checkpoint to resume'),
   ]
   for argv, message in cases:
     rc, _, err = _run_main(tool, argv, capsys)
@@ -113,3 +122,152 @@ def test_script_end_to_end(data, tmp_path):
   assert [e['step'] for e in metrics['eval_history']] == [3, 6]
   best = model_lib.NoteRNN.load(str(tmp_path / training.BEST_DIR))
   assert best.layer_sizes == (8,)
+
+
+def _noise_file(path):
+  path.write_bytes(np.random.default_rng(0).bytes(4000))
+  return path
+
+
+def test_main_rejects_bad_inputs_before_writing(tool, data, tmp_path, capsys,
+                                                monkeypatch):
+  """Random bytes as either input, or a --run_dir that is a file: one line,
+  exit 2, before a model is built, and nothing written."""
+  noise = _noise_file(tmp_path / 'noise.tfrecord')
+  (tmp_path / 'run_file').write_text('kept')
+  built = []
+  monkeypatch.setattr(model_lib.NoteRNN, '__init__',
+                      lambda *args, **kwargs: built.append(args))
+  train = f'--sequence_example_file={data[0]}'
+  evaluate = f'--eval_sequence_example_file={data[1]}'
+  run = f'--run_dir={tmp_path / "run"}'
+  cases = [
+      ([f'--sequence_example_file={noise}', evaluate, run],
+       f'sequence_example_file {noise}: not a readable TFRecord file'),
+      ([train, f'--eval_sequence_example_file={noise}', run],
+       f'eval_sequence_example_file {noise}: not a readable TFRecord file'),
+      ([train, evaluate, f'--run_dir={tmp_path / "run_file"}'],
+       f'--run_dir={tmp_path / "run_file"}: is a file, not a directory'),
+  ]
+  before = output_checks_testing.snapshot(tmp_path)
+  for argv, message in cases:
+    rc, _, err = _run_main(tool, argv + ['--num_training_steps=5'], capsys)
+    output_checks_testing.assert_one_line_error(rc, err, 'note_rnn_train',
+                                                message)
+  assert not built
+  assert output_checks_testing.snapshot(tmp_path) == before
+
+
+def test_script_read_only_run_dir_fails_before_reading(data):
+  with output_checks_testing.read_only_dir() as (parent, read_only):
+    inputs = []
+    for path in data:
+      inputs.append(parent / path.name)
+      inputs[-1].write_bytes(path.read_bytes())
+    output_checks_testing.make_traversable(parent)
+    before = output_checks_testing.snapshot(read_only)
+    rc, out, err = output_checks_testing.run_as_nobody(
+        SCRIPT, [f'--sequence_example_file={inputs[0]}',
+                 f'--eval_sequence_example_file={inputs[1]}',
+                 f'--run_dir={read_only}', '--num_training_steps=5',
+                 f'--hparams={TINY}'], cwd=parent,
+        timeout=SUBPROCESS_TIMEOUT_S)
+    line = output_checks_testing.assert_one_line_error(
+        rc, err, 'note_rnn_train', f'--run_dir={read_only}')
+    assert 'Permission denied' in line
+    assert not out
+    assert output_checks_testing.snapshot(read_only) == before
+
+
+def test_main_disk_full_is_one_line_and_resumable(tool, data, tmp_path,
+                                                  capsys, monkeypatch):
+  """ENOSPC while the step-4 checkpoint is written: one line saying the run
+  resumes, the step-2 checkpoint intact, no temporary left; the same command
+  then finishes the run."""
+  write = outputs.write_file_atomically
+
+  def write_file_atomically(path, contents):
+    if (path.endswith(training.TRAINING_STATE_FILE) and
+        json.loads(contents)['step'] == 4):
+      raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+    return write(path, contents)
+
+  argv = [f'--sequence_example_file={data[0]}', f'--run_dir={tmp_path}',
+          '--num_training_steps=6', '--checkpoint_every_n=2',
+          f'--hparams={TINY}']
+  with monkeypatch.context() as patch:
+    patch.setattr(outputs, 'write_file_atomically', write_file_atomically)
+    rc, _, err = _run_main(tool, argv, capsys)
+  line = output_checks_testing.assert_one_line_error(
+      rc, err, 'note_rnn_train', outputs.disk_full_message(
+          f'--run_dir={tmp_path}', resumable=True))
+  assert 'last complete checkpoint is intact' in line
+  state_path = tmp_path / training.CHECKPOINT_DIR / training.TRAINING_STATE_FILE
+  with open(state_path, encoding='utf-8') as f:
+    assert json.load(f)['step'] == 2
+  assert not [name for name in os.listdir(tmp_path) if name.startswith('.')]
+  rc, _, err = _run_main(tool, argv + ['--resume'], capsys)
+  assert rc == 0, err
+  with open(tmp_path / training.METRICS_FILE, encoding='utf-8') as f:
+    assert json.load(f)['step'] == 6
+
+
+# Runs the tool, SIGKILLing itself right after training step $KILL_AT_STEP.
+_KILLED_RUN = """
+import importlib.util, os, signal, sys
+script = sys.argv[1]
+sys.argv = [script] + sys.argv[2:]
+sys.path.insert(0, os.path.dirname(script))
+spec = importlib.util.spec_from_file_location('tool_under_test', script)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+run_class = module.training._Run
+train_one_step = run_class.train_one_step
+def killed_after(run):
+  train_one_step(run)
+  if run.state.step == int(os.environ['KILL_AT_STEP']):
+    os.kill(os.getpid(), signal.SIGKILL)
+run_class.train_one_step = killed_after
+from absl import app
+app.run(module.main)
+"""
+
+
+def _tensorboard_counts(run_dir):
+  counts = collections.Counter()
+  for path in event_log.event_files(run_dir / training.TENSORBOARD_DIR):
+    kind = os.path.basename(os.path.dirname(path))
+    for record in tf.data.TFRecordDataset(path):
+      event = event_pb2.Event.FromString(record.numpy())
+      counts.update((kind, v.tag, event.step) for v in event.summary.value)
+  return counts
+
+
+@pytest.mark.slow
+def test_script_killed_by_sigkill_resumes_exactly(tool, data, tmp_path,
+                                                  capsys):
+  """SIGKILL after step 11 (checkpoints every 4, logs every 3): the same
+  command ends with the weights and TensorBoard points of a run that was
+  never killed, each point once."""
+  def argv(run_dir):
+    return [f'--sequence_example_file={data[0]}',
+            f'--eval_sequence_example_file={data[1]}', f'--run_dir={run_dir}',
+            '--num_training_steps=14', '--checkpoint_every_n=4',
+            '--log_every_n=3', '--eval_every_n=5', f'--hparams={TINY}']
+
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', KILL_AT_STEP='11')
+  killed = subprocess.run(
+      [sys.executable, '-c', _KILLED_RUN, str(SCRIPT)] +
+      argv(tmp_path / 'killed'), cwd=REPO_ROOT, env=env, capture_output=True,
+      text=True, timeout=SUBPROCESS_TIMEOUT_S, check=False)
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+  for name in ('killed', 'straight'):
+    rc, _, err = _run_main(tool, argv(tmp_path / name), capsys)
+    assert rc == 0, err
+  weights = [model_lib.NoteRNN.load(
+      str(tmp_path / name / training.CHECKPOINT_DIR)).get_weights()
+             for name in ('killed', 'straight')]
+  assert all(np.array_equal(a, b) for a, b in zip(*weights))
+  counts = _tensorboard_counts(tmp_path / 'killed')
+  assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
+  assert counts == _tensorboard_counts(tmp_path / 'straight')

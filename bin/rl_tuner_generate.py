@@ -92,7 +92,7 @@ def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
   writers = []
   midi_files = []
   for index, classes in enumerate(melodies):
-    name = f'{rlt.algorithm}_{index:03d}.mid'
+    name = f'melody_{index:03d}.mid'  # As bin/note_rnn_generate.py names them.
     writers.append((name, lambda path, classes=classes: (
         encoding.classes_to_midi_file(classes, path))))
     midi_files.append(name)

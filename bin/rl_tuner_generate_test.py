@@ -143,7 +143,7 @@ def test_writes_midi_png_and_json(runs, run_dir, workdir, case):
   assert len(melodies) == NUM_OUTPUTS
   assert all(len(m) == NUM_STEPS for m in melodies)
   assert all(0 <= c < encoding.NUM_CLASSES for m in melodies for c in m)
-  assert result['midi_files'] == [f'g_{i:03d}.mid' for i in
+  assert result['midi_files'] == [f'melody_{i:03d}.mid' for i in
                                   range(NUM_OUTPUTS)]
   for name, classes in zip(result['midi_files'], melodies):
     sequence = encoding.midi_file_to_note_sequence(str(out / name))

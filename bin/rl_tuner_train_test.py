@@ -187,7 +187,7 @@ def test_a_killed_process_resumes_exactly(workdir, tiny_checkpoint):
                for name in ('unbroken', 'killed')]
   assert summaries[0]['env_steps'] == steps
   assert _comparable(summaries[1]) == _comparable(summaries[0])
-  for name in ('q.mid', f'q-{steps}.npz'):
+  for name in ('q.mid', 'q.npz'):
     assert ((workdir / 'killed' / name).read_bytes() ==
             (workdir / 'unbroken' / name).read_bytes()), name
 
@@ -220,7 +220,7 @@ def test_run_writes_every_output(trained, tiny_checkpoint):
   assert played == [encoding.class_to_pitch(c) for c in classes if c >= 2]
 
   # Reward histories in the original's .npz names: 2 blocks, 3 evaluations.
-  with np.load(out / f'q-{STEPS}.npz') as npz:
+  with np.load(out / 'q.npz') as npz:
     assert npz['train_rewards'].shape == (STEPS // EVERY,)
     assert npz['eval_rewards'].shape == (STEPS // EVERY + 1,)
     assert npz['eval_note_rnn_rewards'].shape == (STEPS // EVERY + 1,)
@@ -295,7 +295,7 @@ def test_refused_run_leaves_the_run_alone(concurrent_runs, trained):
       'q-32', 'q-64', 'replay']
 
 
-def test_resume_continues_the_run(concurrent_runs):
+def test_resume_continues_the_run(concurrent_runs, trained):
   runs, resumed_dir = concurrent_runs
   run = runs['resume']
   assert run.returncode == 0, run.stderr[-3000:]
@@ -308,8 +308,8 @@ def test_resume_continues_the_run(concurrent_runs):
   straight = json.loads((runs['straight'].output_dir /
                          'summary.json').read_text())
   assert _comparable(summary) == _comparable(straight)
-  with np.load(resumed_dir / f'q-{STEPS}.npz') as before, np.load(
-      resumed_dir / f'q-{2 * STEPS}.npz') as after:
+  with np.load(trained[1] / 'q.npz') as before, np.load(
+      resumed_dir / 'q.npz') as after:
     assert after['train_rewards'].shape == (2 * STEPS // EVERY,)
     assert after['eval_rewards'].shape == (2 * STEPS // EVERY + 1,)
     # The history so far is kept and extended.
@@ -335,7 +335,7 @@ def test_a_user_reward_from_a_file_is_recorded_by_name(concurrent_runs,
   assert set(summary['final_eval']['terms_per_note']) == set(terms)
   with open(out / 'RewardTerms-q.png', 'rb') as f:
     assert f.read(8) == b'\x89PNG\r\n\x1a\n'
-  with np.load(out / f'q-{STEPS}.npz') as npz:
+  with np.load(out / 'q.npz') as npz:
     assert npz['train_term_eighth_note_onsets'].shape == (STEPS // EVERY,)
     assert npz['eval_term_eighth_note_onsets'].shape == (STEPS // EVERY + 1,)
   tags = set()

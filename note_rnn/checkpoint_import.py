@@ -24,6 +24,7 @@ forget-gate bias.
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import re
 import tempfile
@@ -213,10 +214,24 @@ def resolve_path(path):
   raise FileNotFoundError(f'Note RNN checkpoint not found: {path}')
 
 
+# Where a bin/note_rnn_train.py run folder keeps its models (see
+# note_rnn/training_checkpoints.py, whose test checks these names).
+RUN_BEST_MODEL = 'best'
+RUN_LATEST_MODEL = os.path.join('checkpoint', 'model')
+
+
 def _resolve_dir(path):
   """Finds the checkpoint inside a directory."""
   if os.path.isfile(os.path.join(path, SAVE_CONFIG_NAME)):
     return 'save', path
+  # A bin/note_rnn_train.py run folder: its best model, else its latest.
+  for inner, what in ((RUN_BEST_MODEL, 'best model (lowest eval loss)'),
+                      (RUN_LATEST_MODEL, 'latest checkpoint')):
+    candidate = os.path.join(path, inner)
+    if os.path.isfile(os.path.join(candidate, SAVE_CONFIG_NAME)):
+      logging.info('%s is a Note RNN training run; loading its %s: %s',
+                   path, what, candidate)
+      return 'save', candidate
   latest = tf.train.latest_checkpoint(path)
   if latest:
     return 'tf', latest

@@ -344,3 +344,26 @@ def test_directory_with_several_checkpoints(tmp_path):
   with pytest.raises(checkpoint_import.CheckpointError) as info:
     NoteRNN.load(tmp_path)
   assert 'a.ckpt' in str(info.value) and 'b.ckpt' in str(info.value)
+
+
+def test_a_training_run_folder_loads_its_best_else_its_latest_model(
+    tmp_path, caplog):
+  from note_rnn import hparams as hparams_lib  # pylint: disable=g-import-not-at-top
+  from note_rnn import model as model_lib  # pylint: disable=g-import-not-at-top
+  from note_rnn import training_checkpoints  # pylint: disable=g-import-not-at-top
+  assert checkpoint_import.RUN_BEST_MODEL == training_checkpoints.BEST_DIR
+  assert checkpoint_import.RUN_LATEST_MODEL == os.path.join(
+      training_checkpoints.CHECKPOINT_DIR, training_checkpoints.MODEL_DIR)
+  hp = hparams_lib.default_hparams().replace(rnn_layer_sizes=(4,))
+  latest = model_lib.NoteRNN(hp, seed=1)
+  latest.save(str(tmp_path / 'checkpoint' / 'model'))
+  with caplog.at_level('INFO'):
+    loaded = model_lib.NoteRNN.load(str(tmp_path))
+  assert 'latest checkpoint' in caplog.text
+  for a, b in zip(loaded.get_weights(), latest.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  best = model_lib.NoteRNN(hp, seed=2)
+  best.save(str(tmp_path / 'best'))
+  loaded = model_lib.NoteRNN.load(str(tmp_path))
+  for a, b in zip(loaded.get_weights(), best.get_weights()):
+    np.testing.assert_array_equal(a, b)

@@ -26,7 +26,7 @@ DEFAULT_TEMPERATURE = 1.0
 # File names written by `generate` into its output folder.
 MIDI_NAME_FORMAT = 'melody_{index:0{width}d}.mid'
 MIN_MIDI_INDEX_WIDTH = 3
-PIANO_ROLL_NAME = 'melodies.png'
+PIANO_ROLL_NAME = 'piano_roll.png'
 # Piano-roll layout: melodies per column, inches per melody row, dots/inch.
 PIANO_ROLL_ROWS_PER_COLUMN = 16
 PIANO_ROLL_ROW_HEIGHT_IN = 1.6
@@ -258,7 +258,7 @@ def generate(checkpoint, output_dir, num_outputs, num_steps=DEFAULT_NUM_STEPS,
   Args:
     checkpoint: anything `NoteRNN.load` reads; None or '' for the embedded
       default model.
-    output_dir: folder for melody_000.mid, ... and melodies.png (created;
+    output_dir: folder for melody_000.mid, ... and piano_roll.png (created;
       files of the same names are replaced).
     num_outputs: number of melodies.
     num_steps: steps per melody, primer included.

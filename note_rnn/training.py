@@ -1,459 +1,145 @@
-"""Supervised training and evaluation of the Note RNN on melody TFRecords.
+"""Supervised training of the Note RNN on melody TFRecords: `train`.
 
-The recipe is the paper's (Jaques et al. 2017, section 5 and the original
-`rl_tuner_ops.default_hparams()`), with every number in `NoteRNNHParams`:
+The recipe (loss, learning-rate schedule, optimizer, clipping) is the
+paper's and lives in `note_rnn.training_steps`, with `evaluate`; the run
+folder (checkpoints, their state, resume) in `note_rnn.training_checkpoints`.
+Both modules' public names are re-exported here.
 
-  * minibatches of `batch_size` melodies, each cut to its first
-    `max_sequence_length` steps and padded to the longest in the batch;
-  * loss = mean cross-entropy (nats) of the next class over the *counted*
-    steps: the real (unpadded) steps t >= `skip_first_n_losses` of every
-    melody, plus `l2_reg` * sum over weight matrices of ||W||^2 / 2 (biases
-    are not penalized; `tf.nn.l2_loss` convention);
-  * gradients rescaled to a global norm of at most `clip_norm`;
-  * learning rate `initial_learning_rate * decay_rate ** floor(step /
-    decay_steps)` when `exponentially_decay_learning_rate` (staircase, as
-    Magenta's 2016 trainer), otherwise the constant `learning_rate`;
-  * optimizer: Adagrad by default (`OPTIMIZER_ADAGRAD`) -- the paper's text
-    says Adam, but its published checkpoint holds Adagrad accumulators, and
-    the hparams' initial rate of 0.5 suits Adagrad while it makes Adam
-    diverge; Adam (`OPTIMIZER_ADAM`) is available for other rates.
+A run lives in one folder, `run_dir`: checkpoint/ (and checkpoint.previous/,
+the one before), best/, tensorboard/ and metrics.json.
 
-A run lives in one folder, `run_dir`:
-
-  checkpoint/            the latest state, replaced atomically:
-    model/               `NoteRNN.save` of the weights (NoteRNN.load reads it)
-    optimizer_state.npz  the optimizer's variables (slots and step counter)
-    training_state.json  step, seeds, histories, best eval loss, settings
-  best/                  `NoteRNN.save` of the weights with the lowest eval
-                         loss (only with an eval file)
-  tensorboard/train, tensorboard/eval   TensorBoard scalars
-  metrics.json           summary of the run (see `train`)
-
-Calling `train` again with the same `run_dir` resumes from `checkpoint/`:
-weights, optimizer slots, step and best eval loss are restored and the
-training data are fast-forwarded past the batches already used, so an
-interrupted run ends with the same weights as an uninterrupted one.
+`train` checks its inputs (every record of the TFRecord files is read, the
+first ones parsed as melodies) and that run_dir can be written before it
+builds a model or writes anything. Calling it again with the same run_dir
+resumes from the latest checkpoint, exactly: weights, optimizer slots,
+step, best eval loss and the losses of the last `log_every_n` steps are
+restored, the training data are fast-forwarded past the batches already
+used, and the TensorBoard points logged after the checkpoint are dropped,
+so a run killed at any step ends with the same weights, histories and
+TensorBoard curves as an uninterrupted one.
 """
 
 import collections
-import dataclasses
 import json
 import math
 import os
-import shutil
+import re
 import sys
-import tempfile
 import time
-import weakref
 
 from absl import logging
+from google.protobuf import message as protobuf_message
 import keras
 import numpy as np
 import tensorflow as tf
 
 from note_rnn import encoding
+from note_rnn import event_log
 from note_rnn import hparams as hparams_lib
 from note_rnn import model as model_lib
+from note_rnn import outputs
 from note_rnn import sequence_example_io
+from note_rnn import training_checkpoints as ckpt
+from note_rnn import training_steps
 
-# Optimizer names accepted by `train`.
-OPTIMIZER_ADAGRAD = 'adagrad'
-OPTIMIZER_ADAM = 'adam'
-OPTIMIZERS = (OPTIMIZER_ADAGRAD, OPTIMIZER_ADAM)
-DEFAULT_OPTIMIZER = OPTIMIZER_ADAGRAD
-# Starting value of Adagrad's squared-gradient accumulators (TF1's default).
-ADAGRAD_INITIAL_ACCUMULATOR = 0.1
 # Seed of a new run when none is given.
 DEFAULT_SEED = 0
 # Default intervals, in training steps.
 DEFAULT_EVAL_EVERY_N = 1000
 DEFAULT_CHECKPOINT_EVERY_N = 1000
 DEFAULT_LOG_EVERY_N = 100
+# Records of an input file parsed as melodies before training starts.
+RECORDS_PARSED_UP_FRONT = 16
 
-# Names inside run_dir.
-CHECKPOINT_DIR = 'checkpoint'
-BEST_DIR = 'best'
-TENSORBOARD_DIR = 'tensorboard'
-METRICS_FILE = 'metrics.json'
-# Names inside a checkpoint folder.
-MODEL_DIR = 'model'
-OPTIMIZER_STATE_FILE = 'optimizer_state.npz'
-TRAINING_STATE_FILE = 'training_state.json'
-# Where the previous checkpoint waits while a new one is renamed into place.
-_PREVIOUS_CHECKPOINT_DIR = CHECKPOINT_DIR + '.previous'
-# Version of the training_state.json layout.
-TRAINING_STATE_VERSION = 1
-
-
-class TrainingError(ValueError):
-  """Unusable training input: a bad file, or a run_dir that does not fit."""
-
-
-# --- Loss terms --------------------------------------------------------------
-
-
-def loss_weights(lengths, num_time_steps, skip_first_n_losses):
-  """Which steps of a padded batch count in the loss.
-
-  Args:
-    lengths: int [B] real steps of each melody.
-    num_time_steps: int T, padded length of the batch.
-    skip_first_n_losses: int, leading steps of every melody not counted.
-
-  Returns:
-    float32 [B, T]: 1.0 where skip_first_n_losses <= t < lengths[b], else 0.
-  """
-  real = tf.sequence_mask(lengths, num_time_steps)
-  late = tf.range(num_time_steps) >= tf.cast(skip_first_n_losses, tf.int32)
-  return tf.cast(tf.logical_and(real, late[tf.newaxis, :]), tf.float32)
+# The recipe, re-exported from note_rnn.training_steps.
+TrainingError = training_steps.TrainingError
+OPTIMIZER_ADAGRAD = training_steps.OPTIMIZER_ADAGRAD
+OPTIMIZER_ADAM = training_steps.OPTIMIZER_ADAM
+OPTIMIZERS = training_steps.OPTIMIZERS
+DEFAULT_OPTIMIZER = training_steps.DEFAULT_OPTIMIZER
+ADAGRAD_INITIAL_ACCUMULATOR = training_steps.ADAGRAD_INITIAL_ACCUMULATOR
+loss_weights = training_steps.loss_weights
+step_losses = training_steps.step_losses
+l2_penalty = training_steps.l2_penalty
+weight_matrices = training_steps.weight_matrices
+learning_rate_schedule = training_steps.learning_rate_schedule
+make_optimizer = training_steps.make_optimizer
+current_learning_rate = training_steps.current_learning_rate
+make_train_step = training_steps.make_train_step
+summarize = training_steps.summarize
+evaluate = training_steps.evaluate
+# The run folder, re-exported from note_rnn.training_checkpoints.
+TrainingState = ckpt.TrainingState
+latest_checkpoint_dir = ckpt.latest_checkpoint_dir
+checkpoint_dirs = ckpt.checkpoint_dirs
+CHECKPOINT_DIR = ckpt.CHECKPOINT_DIR
+PREVIOUS_CHECKPOINT_DIR = ckpt.PREVIOUS_CHECKPOINT_DIR
+BEST_DIR = ckpt.BEST_DIR
+TENSORBOARD_DIR = ckpt.TENSORBOARD_DIR
+METRICS_FILE = ckpt.METRICS_FILE
+MODEL_DIR = ckpt.MODEL_DIR
+OPTIMIZER_STATE_FILE = ckpt.OPTIMIZER_STATE_FILE
+TRAINING_STATE_FILE = ckpt.TRAINING_STATE_FILE
+TRAINING_STATE_VERSION = ckpt.TRAINING_STATE_VERSION
 
 
-def step_losses(logits, labels):
-  """Per-step cross-entropy and correctness of the argmax prediction.
-
-  Args:
-    logits: float32 [B, T, 38].
-    labels: int [B, T] next classes.
-
-  Returns:
-    (cross_entropy float32 [B, T] in nats, correct float32 [B, T] 1.0 where
-    argmax(logits) == label).
-  """
-  labels = tf.cast(labels, tf.int64)
-  cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
-      labels=labels, logits=logits)
-  correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1), labels), tf.float32)
-  return cross_entropy, correct
+# --- Inputs ------------------------------------------------------------------
 
 
-def l2_penalty(model):
-  """Sum over the weight matrices (not biases) of ||W||^2 / 2 (scalar)."""
-  return tf.add_n([tf.nn.l2_loss(v) for v in weight_matrices(model)])
+def check_sequence_example_file(path, name='sequence_example_file'):
+  """Checks that `path` is a readable TFRecord of melody SequenceExamples.
 
-
-def weight_matrices(model):
-  """The kernels of `model` (every variable but the biases), in order."""
-  return [v for name, v in zip(model.variable_names, model.variables)
-          if not name.endswith('/bias')]
-
-
-def learning_rate_schedule(hparams):
-  """The learning rate as a function of the step (a Keras schedule or float).
-
-  With `exponentially_decay_learning_rate`: initial_learning_rate *
-  decay_rate ** floor(step / decay_steps); otherwise `learning_rate`.
-  """
-  if hparams.exponentially_decay_learning_rate:
-    return keras.optimizers.schedules.ExponentialDecay(
-        hparams.initial_learning_rate, hparams.decay_steps,
-        hparams.decay_rate, staircase=True)
-  return hparams.learning_rate
-
-
-def make_optimizer(hparams, name=DEFAULT_OPTIMIZER):
-  """A Keras optimizer with the hparams' learning-rate schedule.
+  Every record is read (framing and checksums, so a damaged file fails now,
+  not hours into training) and the first `RECORDS_PARSED_UP_FRONT` are
+  parsed as melodies. Writes nothing and builds no model.
 
   Args:
-    hparams: NoteRNNHParams.
-    name: one of OPTIMIZERS.
+    path: the TFRecord file.
+    name: what the file is (an argument or flag name), for the message.
 
   Returns:
-    keras.optimizers.Optimizer (not yet built). Gradient clipping is done by
-    the train step, not by the optimizer.
-  """
-  rate = learning_rate_schedule(hparams)
-  if name == OPTIMIZER_ADAGRAD:
-    return keras.optimizers.Adagrad(
-        learning_rate=rate,
-        initial_accumulator_value=ADAGRAD_INITIAL_ACCUMULATOR)
-  if name == OPTIMIZER_ADAM:
-    return keras.optimizers.Adam(learning_rate=rate)
-  raise ValueError(
-      f'unknown optimizer {name!r}; valid: {", ".join(OPTIMIZERS)}')
-
-
-def _current_learning_rate(optimizer, step):
-  rate = optimizer.learning_rate
-  return float(rate) if not callable(rate) else float(rate(step))
-
-
-# --- Compiled steps ----------------------------------------------------------
-
-_BATCH_SIGNATURE = (
-    tf.TensorSpec([None, None, encoding.NUM_CLASSES], tf.float32),  # inputs
-    tf.TensorSpec([None, None], tf.int64),  # labels
-    tf.TensorSpec([None], tf.int32),  # lengths
-)
-
-
-def make_train_step(model, optimizer):
-  """Compiles one training step of `model` with `optimizer`.
-
-  The returned function takes a batch (inputs float32 [B, T, 38], labels
-  int64 [B, T], lengths int32 [B]), any B and T without retracing, applies one
-  clipped gradient step and returns a dict of float32 scalars:
-  cross_entropy_sum and correct_sum over the counted steps, num_counted
-  (their number), loss (mean cross-entropy), l2_penalty (l2_reg times the
-  penalty), total_loss (the optimized loss) and grad_norm (before clipping).
-
-  Args:
-    model: NoteRNN (its hparams give skip_first_n_losses, l2_reg, clip_norm).
-    optimizer: Keras optimizer; built here on the model's variables.
-  """
-  hparams = model.hparams
-  variables = list(model.trainable_variables)
-  optimizer.build(variables)
-
-  @tf.function(input_signature=_BATCH_SIGNATURE)
-  def train_step(inputs, labels, lengths):
-    with tf.GradientTape() as tape:
-      logits, _ = model.sequence_logits(inputs, lengths=lengths)
-      cross_entropy, correct = step_losses(logits, labels)
-      weights = loss_weights(lengths, tf.shape(labels)[1],
-                             hparams.skip_first_n_losses)
-      num_counted = tf.reduce_sum(weights)
-      cross_entropy_sum = tf.reduce_sum(cross_entropy * weights)
-      loss = tf.math.divide_no_nan(cross_entropy_sum, num_counted)
-      penalty = hparams.l2_reg * l2_penalty(model)
-      total_loss = loss + penalty
-    gradients = tape.gradient(total_loss, variables)
-    clipped, grad_norm = tf.clip_by_global_norm(gradients, hparams.clip_norm)
-    optimizer.apply_gradients(zip(clipped, variables))
-    return {
-        'cross_entropy_sum': cross_entropy_sum,
-        'correct_sum': tf.reduce_sum(correct * weights),
-        'num_counted': num_counted,
-        'loss': loss,
-        'l2_penalty': penalty,
-        'total_loss': total_loss,
-        'grad_norm': grad_norm,
-    }
-
-  return train_step
-
-
-# One compiled evaluation function per model, built on first use.
-_EVAL_FUNCTIONS = weakref.WeakKeyDictionary()
-
-
-def _eval_function(model):
-  """Compiled batch statistics of `model`: float64 [6] sums (see below)."""
-  function = _EVAL_FUNCTIONS.get(model)
-  if function is None:
-    # A weak reference, so that the cache entry does not keep `model` alive.
-    model_ref = weakref.ref(model)
-
-    @tf.function(input_signature=_BATCH_SIGNATURE +
-                 (tf.TensorSpec([], tf.int32),))
-    def function(inputs, labels, lengths, skip_first_n_losses):
-      logits, _ = model_ref().sequence_logits(inputs, lengths=lengths)
-      cross_entropy, correct = step_losses(logits, labels)
-      time_steps = tf.shape(labels)[1]
-      sums = []
-      for skip in (skip_first_n_losses, 0):
-        weights = loss_weights(lengths, time_steps, skip)
-        sums += [tf.reduce_sum(tf.cast(cross_entropy * weights, tf.float64)),
-                 tf.reduce_sum(tf.cast(correct * weights, tf.float64)),
-                 tf.reduce_sum(tf.cast(weights, tf.float64))]
-      # [cross-entropy, correct, count] with skipping, then without.
-      return tf.stack(sums)
-
-    _EVAL_FUNCTIONS[model] = function
-  return function
-
-
-def summarize(cross_entropy_sum, correct_sum, num_steps):
-  """Metrics from sums over counted steps.
-
-  Returns:
-    dict: loss (mean cross-entropy, nats per step), accuracy (fraction of
-    argmax hits), log_perplexity (= loss), perplexity (exp(loss)),
-    mean_log_likelihood_per_step (= -loss) and num_steps. With no step the
-    means are NaN.
-  """
-  num_steps = int(round(num_steps))
-  if num_steps == 0:
-    loss = accuracy = math.nan
-  else:
-    loss = float(cross_entropy_sum) / num_steps
-    accuracy = float(correct_sum) / num_steps
-  return {
-      'loss': loss,
-      'accuracy': accuracy,
-      'log_perplexity': loss,
-      'perplexity': math.exp(loss) if loss < 700 else math.inf,
-      'mean_log_likelihood_per_step': -loss,
-      'num_steps': num_steps,
-  }
-
-
-def evaluate(model, sequence_example_file, batch_size=None,
-             skip_first_n_losses=None, truncate=True):
-  """Loss and accuracy of `model` over every melody of a TFRecord file.
-
-  The steps counted are those of training: real steps t >= skip of each
-  melody (of its first `max_sequence_length` steps when `truncate`). The
-  same pass also counts every real step (no skipping).
-
-  Args:
-    model: NoteRNN.
-    sequence_example_file: TFRecord path (or list of paths) of melody
-      SequenceExamples (`note_rnn.sequence_example_io` layout).
-    batch_size: melodies per batch; default `model.hparams.batch_size`.
-      Only speed and memory depend on it.
-    skip_first_n_losses: leading steps not counted; default the model's
-      `hparams.skip_first_n_losses`.
-    truncate: cut melodies to `hparams.max_sequence_length` steps as training
-      does (True), or count every step of every melody (False).
-
-  Returns:
-    dict with the keys of `summarize` (loss, accuracy, log_perplexity,
-    perplexity, mean_log_likelihood_per_step, num_steps) for the counted
-    steps, plus num_melodies, skip_first_n_losses, max_length (None when not
-    truncated) and 'without_skip': the `summarize` dict over every real step.
+    Number of records (melodies) in the file.
 
   Raises:
-    FileNotFoundError: a file is missing.
-    TrainingError: the file holds no melody.
+    TrainingError: one line naming `name` and `path`: the file is missing,
+      unreadable or damaged, a record is not a melody SequenceExample, or
+      the file holds no record.
   """
-  hparams = model.hparams
-  batch_size = batch_size or hparams.batch_size
-  if skip_first_n_losses is None:
-    skip_first_n_losses = hparams.skip_first_n_losses
-  max_length = hparams.max_sequence_length if truncate else None
-  dataset = sequence_example_io.make_training_dataset(
-      sequence_example_file, batch_size, max_length, shuffle=False,
-      repeat=False)
-  function = _eval_function(model)
-  skip = tf.constant(skip_first_n_losses, tf.int32)
-  totals = np.zeros(6, np.float64)
-  num_melodies = 0
-  for inputs, labels, lengths in dataset:
-    totals += function(inputs, labels, lengths, skip).numpy()
-    num_melodies += int(lengths.shape[0])
-  if not num_melodies:
-    raise TrainingError(f'no melody in {sequence_example_file}')
-  result = summarize(*totals[:3])
-  result.update(num_melodies=num_melodies,
-                skip_first_n_losses=int(skip_first_n_losses),
-                max_length=max_length,
-                without_skip=summarize(*totals[3:]))
-  return result
-
-
-# --- Run folder --------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class TrainingState:
-  """Everything besides weights and optimizer slots that a resume needs."""
-
-  step: int = 0
-  seed: int = DEFAULT_SEED
-  optimizer: str = DEFAULT_OPTIMIZER
-  hparams: dict = dataclasses.field(default_factory=dict)
-  sequence_example_file: str = ''
-  eval_sequence_example_file: str = ''
-  init_checkpoint: str = ''
-  best_eval_loss: float | None = None
-  best_eval_step: int | None = None
-  evals_without_improvement: int = 0
-  stopped_early: bool = False
-  wall_time_s: float = 0.0
-  # [{'step', 'loss', 'accuracy', 'log_perplexity', 'learning_rate'}, ...]
-  train_history: list = dataclasses.field(default_factory=list)
-  # [{'step', 'loss', 'accuracy', 'log_perplexity', 'num_steps'}, ...]
-  eval_history: list = dataclasses.field(default_factory=list)
-
-  def to_json(self):
-    values = dataclasses.asdict(self)
-    values['format_version'] = TRAINING_STATE_VERSION
-    return json.dumps(values, indent=2)
-
-  @classmethod
-  def from_json(cls, text):
-    values = json.loads(text)
-    version = values.pop('format_version', None)
-    if version != TRAINING_STATE_VERSION:
-      raise TrainingError(f'training state version {version} is not '
-                          f'{TRAINING_STATE_VERSION}')
-    known = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in values.items() if k in known})
-
-
-def latest_checkpoint_dir(run_dir):
-  """The folder of the run's latest complete checkpoint, or None."""
-  for name in (CHECKPOINT_DIR, _PREVIOUS_CHECKPOINT_DIR):
-    path = os.path.join(run_dir, name)
-    if os.path.isfile(os.path.join(path, TRAINING_STATE_FILE)):
-      return path
-  return None
-
-
-def _write_checkpoint(run_dir, model, optimizer, state):
-  """Writes model, optimizer variables and state; swaps them in atomically."""
-  os.makedirs(run_dir, exist_ok=True)
-  prefix = f'.{CHECKPOINT_DIR}.tmp-'
-  for entry in os.listdir(run_dir):  # Left by an interrupted write.
-    if entry.startswith(prefix):
-      shutil.rmtree(os.path.join(run_dir, entry), ignore_errors=True)
-  staging = tempfile.mkdtemp(dir=run_dir, prefix=prefix)
+  if not path or not os.path.isfile(path):
+    raise TrainingError(f'{name} not found: {path!r}')
+  where = f'{name} {path}'
+  dataset = tf.data.TFRecordDataset(path)
   try:
-    model.save(os.path.join(staging, MODEL_DIR),
-               metadata={'step': state.step, 'seed': state.seed,
-                         'optimizer': state.optimizer,
-                         'sequence_example_file':
-                             state.sequence_example_file})
-    arrays = {_slot_key(i): np.asarray(v.numpy())
-              for i, v in enumerate(optimizer.variables)}
-    with open(os.path.join(staging, OPTIMIZER_STATE_FILE), 'wb') as f:
-      np.savez(f, **arrays)
-    # Written last: a folder with this file is a complete checkpoint.
-    encoding.write_file_atomically(
-        os.path.join(staging, TRAINING_STATE_FILE),
-        state.to_json().encode('utf-8'))
-    current = os.path.join(run_dir, CHECKPOINT_DIR)
-    previous = os.path.join(run_dir, _PREVIOUS_CHECKPOINT_DIR)
-    if os.path.isdir(current):
-      shutil.rmtree(previous, ignore_errors=True)
-      os.rename(current, previous)
-    os.rename(staging, current)
-    shutil.rmtree(previous, ignore_errors=True)
-  except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
-    raise
+    records = dataset.take(RECORDS_PARSED_UP_FRONT)
+    for index, record in enumerate(records.as_numpy_iterator()):
+      try:
+        _, labels = sequence_example_io.parse_sequence_example(record)
+      except (ValueError, IndexError, protobuf_message.DecodeError) as e:
+        raise TrainingError(f'{where}: record {index} is not a melody '
+                            f'SequenceExample ({_first_line(e)})') from e
+      if labels.size and not (0 <= labels.min() and
+                              labels.max() < encoding.NUM_CLASSES):
+        raise TrainingError(
+            f'{where}: record {index} has a label outside [0, '
+            f'{encoding.NUM_CLASSES})')
+    count = int(dataset.reduce(np.int64(0), lambda n, _: n + 1))
+  except tf.errors.OpError as e:
+    raise TrainingError(f'{where}: not a readable TFRecord file '
+                        f'({_op_error_text(e)})') from e
+  if not count:
+    raise TrainingError(f'no melody in {where}')
+  return count
 
 
-def _slot_key(index):
-  # Keras makes optimizer variable names unique per process (adagrad_1/...),
-  # so the state is keyed by position; shapes are checked on restore.
-  return f'variable_{index:03d}'
+def _first_line(error):
+  text = str(error).strip()
+  return text.splitlines()[0] if text else type(error).__name__
 
 
-def _restore_optimizer(path, optimizer):
-  variables = list(optimizer.variables)
-  with np.load(path) as arrays:
-    expected = [_slot_key(i) for i in range(len(variables))]
-    if sorted(arrays.files) != expected or any(
-        arrays[k].shape != tuple(v.shape) for k, v in zip(expected, variables)):
-      raise TrainingError(
-          f'optimizer state {path} does not fit this optimizer (it holds '
-          f'{len(arrays.files)} variables; expected shapes '
-          f'{[tuple(v.shape) for v in variables]})')
-    for key, variable in zip(expected, variables):
-      variable.assign(arrays[key])
-
-
-def _write_json(path, values):
-  encoding.write_file_atomically(
-      path, (json.dumps(values, indent=2, default=_json_default) + '\n')
-      .encode('utf-8'))
-
-
-def _json_default(value):
-  if isinstance(value, np.generic):
-    return value.item()
-  raise TypeError(f'not JSON-serializable: {value!r}')
+def _op_error_text(error):
+  """A TensorFlow op error's message without the op and function names."""
+  text = _first_line(error.message).split('}} ')[-1]
+  return re.sub(r'\s*\[Op:\w+\].*$', '', text)
 
 
 # --- Training loop -----------------------------------------------------------
@@ -486,16 +172,39 @@ def _format_duration(seconds):
   return f'{hours}:{minutes:02d}:{seconds:02d}'
 
 
-def _check_file(path, what):
-  if not path or not os.path.isfile(path):
-    raise TrainingError(f'{what} not found: {path!r}')
-
-
 def _eval_record(step, result):
   return {'step': step, 'loss': result['loss'],
           'accuracy': result['accuracy'],
           'log_perplexity': result['log_perplexity'],
           'num_steps': result['num_steps']}
+
+
+def _write_json(path, values):
+  outputs.write_file_atomically(
+      path, (json.dumps(values, indent=2, default=_json_default) + '\n')
+      .encode('utf-8'))
+
+
+def _json_default(value):
+  if isinstance(value, np.generic):
+    return value.item()
+  raise TypeError(f'not JSON-serializable: {value!r}')
+
+
+def _check_arguments(num_training_steps, eval_every_n, checkpoint_every_n,
+                     log_every_n, stop_after_evals_without_improvement,
+                     optimizer):
+  for name, value in (('num_training_steps', num_training_steps),
+                      ('eval_every_n', eval_every_n),
+                      ('checkpoint_every_n', checkpoint_every_n),
+                      ('log_every_n', log_every_n)):
+    if not isinstance(value, int) or value < 1:
+      raise ValueError(f'{name} must be a positive int; got {value!r}')
+  if stop_after_evals_without_improvement < 0:
+    raise ValueError('stop_after_evals_without_improvement must be >= 0')
+  if optimizer is not None and optimizer not in OPTIMIZERS:
+    raise ValueError(f'unknown optimizer {optimizer!r}; valid: '
+                     f'{", ".join(OPTIMIZERS)}')
 
 
 def train(sequence_example_file, run_dir, num_training_steps,
@@ -509,8 +218,8 @@ def train(sequence_example_file, run_dir, num_training_steps,
 
   Args:
     sequence_example_file: training TFRecord of melody SequenceExamples.
-    run_dir: folder of the run (see the module docstring); an existing
-      checkpoint in it is resumed.
+    run_dir: folder of the run (see `note_rnn.training_checkpoints`); an
+      existing checkpoint in it is resumed.
     num_training_steps: total gradient steps of the run (not of this call).
     eval_sequence_example_file: optional evaluation TFRecord; evaluated every
       `eval_every_n` steps and at the end, and `run_dir/best` kept.
@@ -543,35 +252,32 @@ def train(sequence_example_file, run_dir, num_training_steps,
     wall_time_s_this_call, command_line, hparams, seed, optimizer and files.
 
   Raises:
-    TrainingError: missing input file, a run_dir that does not fit the
-      request, or an empty training file.
+    TrainingError: a missing, damaged or empty input file, a run_dir whose
+      checkpoints are all unreadable or that does not fit the request.
+    note_rnn.outputs.OutputError: run_dir cannot be written.
     ValueError: bad hparams (unknown names are listed) or arguments.
     FileNotFoundError, note_rnn.CheckpointError: unusable init_checkpoint.
   """
   start_time = time.monotonic()
   run_dir = os.fspath(run_dir)
   sequence_example_file = os.fspath(sequence_example_file)
-  _check_file(sequence_example_file, 'training sequence_example_file')
   if eval_sequence_example_file:
     eval_sequence_example_file = os.fspath(eval_sequence_example_file)
-    _check_file(eval_sequence_example_file, 'eval_sequence_example_file')
-  for name, value in (('num_training_steps', num_training_steps),
-                      ('eval_every_n', eval_every_n),
-                      ('checkpoint_every_n', checkpoint_every_n),
-                      ('log_every_n', log_every_n)):
-    if not isinstance(value, int) or value < 1:
-      raise ValueError(f'{name} must be a positive int; got {value!r}')
-  if stop_after_evals_without_improvement < 0:
-    raise ValueError('stop_after_evals_without_improvement must be >= 0')
-  if optimizer is not None and optimizer not in OPTIMIZERS:
-    raise ValueError(f'unknown optimizer {optimizer!r}; valid: '
-                     f'{", ".join(OPTIMIZERS)}')
-  if os.path.exists(run_dir) and not os.path.isdir(run_dir):
-    raise TrainingError(f'run_dir {run_dir} exists and is not a folder')
+  _check_arguments(num_training_steps, eval_every_n, checkpoint_every_n,
+                   log_every_n, stop_after_evals_without_improvement,
+                   optimizer)
+  # Inputs and the output location are checked before a model is built or
+  # anything is written.
+  outputs.check_output_dir(run_dir, 'run_dir')
+  check_sequence_example_file(sequence_example_file, 'sequence_example_file')
+  if eval_sequence_example_file:
+    check_sequence_example_file(eval_sequence_example_file,
+                                'eval_sequence_example_file')
 
-  checkpoint_dir = latest_checkpoint_dir(run_dir)
-  if checkpoint_dir:
-    model, state = _resume(checkpoint_dir, hparams, seed, optimizer,
+  ckpt.remove_stale_temporaries(run_dir)
+  checkpoint = ckpt.load_latest_checkpoint(run_dir)
+  if checkpoint:
+    model, state = _resume(checkpoint, hparams, seed, optimizer,
                            sequence_example_file, init_checkpoint)
   else:
     model, state = _start(hparams, seed, optimizer, sequence_example_file,
@@ -589,37 +295,42 @@ def train(sequence_example_file, run_dir, num_training_steps,
     if os.path.isfile(metrics_path):
       with open(metrics_path, encoding='utf-8') as f:
         return json.load(f)
-
-  run = _Run(model, state, run_dir, checkpoint_dir, num_training_steps,
-             log_every_n, start_time)
-  if not done:
+  else:
     logging.info('Training %r for %d steps into %s (optimizer %s, seed %d, '
                  'hparams %s)', model, num_training_steps, run_dir,
                  state.optimizer, state.seed, model.hparams.to_dict())
-  while not done and state.step < num_training_steps:
-    run.train_one_step()
-    last = state.step == num_training_steps
-    if state.step % log_every_n == 0 or last:
-      run.log_progress()
-    stop = False
-    if eval_sequence_example_file and (state.step % eval_every_n == 0 or
-                                       last):
-      run.evaluate(eval_sequence_example_file)
-      if (stop_after_evals_without_improvement and
-          state.evals_without_improvement >=
-          stop_after_evals_without_improvement):
-        state.stopped_early = stop = True
-        logging.info('Stopping early at step %d: %d evaluations without a '
-                     'lower eval loss (best %.4f at step %d).', state.step,
-                     state.evals_without_improvement, state.best_eval_loss,
-                     state.best_eval_step)
-    if stop or last or state.step % checkpoint_every_n == 0:
-      run.checkpoint()
-    if stop:
-      break
-  if run.steps_this_call == 0 and eval_sequence_example_file:
-    # Nothing trained (metrics.json was lost): report the checkpoint.
-    run.last_eval = evaluate(model, eval_sequence_example_file)
+
+  run = _Run(model, state, run_dir, checkpoint, num_training_steps,
+             log_every_n, start_time)
+  try:
+    while not done and state.step < num_training_steps:
+      run.train_one_step()
+      last = state.step == num_training_steps
+      if state.step % log_every_n == 0 or last:
+        run.log_progress()
+      stop = False
+      if eval_sequence_example_file and (state.step % eval_every_n == 0 or
+                                         last):
+        run.evaluate(eval_sequence_example_file)
+        if (stop_after_evals_without_improvement and
+            state.evals_without_improvement >=
+            stop_after_evals_without_improvement):
+          state.stopped_early = stop = True
+          logging.info('Stopping early at step %d: %d evaluations without a '
+                       'lower eval loss (best %.4f at step %d).', state.step,
+                       state.evals_without_improvement, state.best_eval_loss,
+                       state.best_eval_step)
+      if stop or last or state.step % checkpoint_every_n == 0:
+        run.checkpoint()
+      if stop:
+        break
+    if run.steps_this_call == 0 and eval_sequence_example_file:
+      # Nothing trained (metrics.json was lost): report the checkpoint.
+      run.last_eval = evaluate(model, eval_sequence_example_file)
+  except BaseException:
+    run.close(quiet=True)
+    raise
+  run.close()
 
   metrics = run.metrics(num_training_steps, metrics_path)
   metrics.update(
@@ -643,22 +354,20 @@ def train(sequence_example_file, run_dir, num_training_steps,
 class _Run:
   """The state of one `train` call: compiled step, data, writers, timers."""
 
-  def __init__(self, model, state, run_dir, checkpoint_dir,
-               num_training_steps, log_every_n, start_time):
+  def __init__(self, model, state, run_dir, checkpoint, num_training_steps,
+               log_every_n, start_time):
     hp = model.hparams
     self.model, self.state, self.run_dir = model, state, run_dir
     self.num_training_steps = num_training_steps
     keras.utils.set_random_seed(state.seed)
     self.optimizer = make_optimizer(hp, state.optimizer)
     self.train_step = make_train_step(model, self.optimizer)
-    if checkpoint_dir:
-      _restore_optimizer(os.path.join(checkpoint_dir, OPTIMIZER_STATE_FILE),
-                         self.optimizer)
-      restored_step = int(self.optimizer.iterations.numpy())
-      if restored_step != state.step:
-        raise TrainingError(
-            f'checkpoint {checkpoint_dir} is inconsistent: optimizer step '
-            f'{restored_step} != state step {state.step}')
+    # Resumed from checkpoint.previous: checkpoint/ is damaged, and the
+    # next checkpoint replaces it rather than the one resumed from.
+    self.discard_latest = bool(checkpoint) and (
+        os.path.basename(checkpoint.path) == ckpt.PREVIOUS_CHECKPOINT_DIR)
+    if checkpoint:
+      ckpt.restore_optimizer(self.optimizer, checkpoint)
     dataset = sequence_example_io.make_training_dataset(
         state.sequence_example_file, hp.batch_size, hp.max_sequence_length,
         shuffle=True, seed=state.seed, repeat=True)
@@ -669,12 +378,19 @@ class _Run:
                    'trained on.', run_dir, state.step, state.step)
       dataset = dataset.skip(state.step)
     self.batches = iter(dataset)
+    # Per-step values of the last `log_every_n` steps (dicts of floats),
+    # restored so that the next log line averages the same steps as an
+    # uninterrupted run.
+    self.window = collections.deque(state.train_window, maxlen=log_every_n)
+    # Points a killed call logged after the checkpoint are logged again by
+    # this one; a new run keeps none of an earlier attempt's.
+    event_log.roll_back(
+        os.path.join(run_dir, TENSORBOARD_DIR),
+        state.checkpoint_wall_time if checkpoint else 0.0)
     self.writers = {
         kind: tf.summary.create_file_writer(
             os.path.join(run_dir, TENSORBOARD_DIR, kind))
-        for kind in ('train', 'eval')}
-    # Per-step sums of the last `log_every_n` steps (floats).
-    self.window = collections.deque(maxlen=log_every_n)
+        for kind in ckpt.TENSORBOARD_KINDS}
     self.last_eval = None
     self.steps_this_call = 0
     self.start_time = start_time
@@ -708,7 +424,7 @@ class _Run:
     rate = (state.step - self.log_step) / max(now - self.log_time, 1e-9)
     self.log_time, self.log_step = now, state.step
     metrics = _window_metrics(self.window)
-    learning_rate = _current_learning_rate(self.optimizer, state.step)
+    learning_rate = current_learning_rate(self.optimizer, state.step)
     state.train_history.append({
         'step': state.step, 'loss': metrics['loss'],
         'accuracy': metrics['accuracy'],
@@ -757,13 +473,36 @@ class _Run:
         state.best_eval_loss, state.best_eval_step)
 
   def checkpoint(self):
-    """Writes the latest checkpoint (model, optimizer, state)."""
+    """Writes the latest checkpoint (model, optimizer, state).
+
+    The TensorBoard writers are flushed first and the time after that is
+    recorded, so that a resume from this checkpoint keeps exactly the
+    points logged before it.
+    """
+    for writer in self.writers.values():
+      writer.flush()
     now = time.monotonic()
     self.state.wall_time_s += now - self.wall_mark
     self.wall_mark = now
-    _write_checkpoint(self.run_dir, self.model, self.optimizer, self.state)
+    self.state.train_window = list(self.window)
+    self.state.checkpoint_wall_time = time.time()
+    ckpt.write_checkpoint(self.run_dir, self.model, self.optimizer,
+                          self.state, discard_latest=self.discard_latest)
+    self.discard_latest = False
+
+  def close(self, quiet=False):
+    """Flushes and closes the TensorBoard writers.
+
+    Args:
+      quiet: log a failure instead of raising it (an error is on its way).
+    """
     for writer in self.writers.values():
-      writer.flush()
+      try:
+        writer.close()
+      except (tf.errors.OpError, OSError) as e:
+        if not quiet:
+          raise
+        logging.warning('Closing a TensorBoard writer failed: %s', e)
 
   def metrics(self, num_training_steps, metrics_path):
     """The summary dict of `train` (without command line and files)."""
@@ -775,7 +514,7 @@ class _Run:
       steps_per_second = timed_steps / (end - self.first_step_end)
     if self.window:
       train_metrics = _window_metrics(self.window)
-      train_metrics['learning_rate'] = _current_learning_rate(
+      train_metrics['learning_rate'] = current_learning_rate(
           self.optimizer, state.step)
       train_metrics['l2_penalty'] = self.window[-1]['l2_penalty']
     elif os.path.isfile(metrics_path):
@@ -838,27 +577,24 @@ def _start(hparams, seed, optimizer, sequence_example_file, init_checkpoint):
   return model, state
 
 
-def _resume(checkpoint_dir, hparams, seed, optimizer, sequence_example_file,
+def _resume(checkpoint, hparams, seed, optimizer, sequence_example_file,
             init_checkpoint):
-  """Model and state of the run whose latest checkpoint is checkpoint_dir."""
-  with open(os.path.join(checkpoint_dir, TRAINING_STATE_FILE),
-            encoding='utf-8') as f:
-    state = TrainingState.from_json(f.read())
-  stored = hparams_lib.NoteRNNHParams.from_dict(state.hparams)
+  """Model and state of the run whose latest usable checkpoint is given."""
+  state, run_dir = checkpoint.state, os.path.dirname(checkpoint.path)
+  stored = checkpoint.model.hparams
   requested = _resolve_hparams(stored, hparams)
   if requested != stored:
     raise TrainingError(
-        f'cannot resume the run in {os.path.dirname(checkpoint_dir)} with '
-        f'other hparams: {_differences(stored, requested)}; use a new '
-        'run_dir (or --init_checkpoint to fine-tune from it)')
+        f'cannot resume the run in {run_dir} with other hparams: '
+        f'{_differences(stored, requested)}; use a new run_dir (or '
+        '--init_checkpoint to fine-tune from it)')
   if seed is not None and int(seed) != state.seed:
-    raise TrainingError(
-        f'the run in {os.path.dirname(checkpoint_dir)} uses seed '
-        f'{state.seed}; cannot resume it with seed {seed}')
+    raise TrainingError(f'the run in {run_dir} uses seed {state.seed}; '
+                        f'cannot resume it with seed {seed}')
   if optimizer is not None and optimizer != state.optimizer:
     raise TrainingError(
-        f'the run in {os.path.dirname(checkpoint_dir)} uses optimizer '
-        f'{state.optimizer}; cannot resume it with {optimizer}')
+        f'the run in {run_dir} uses optimizer {state.optimizer}; cannot '
+        f'resume it with {optimizer}')
   if os.path.abspath(sequence_example_file) != os.path.abspath(
       state.sequence_example_file):
     logging.warning('Resuming with training file %s; the run started with '
@@ -868,6 +604,4 @@ def _resume(checkpoint_dir, hparams, seed, optimizer, sequence_example_file,
   if init_checkpoint:
     logging.info('Resuming: --init_checkpoint %s is ignored.',
                  init_checkpoint)
-  model = model_lib.NoteRNN.load(os.path.join(checkpoint_dir, MODEL_DIR),
-                                 hparams=stored)
-  return model, state
+  return checkpoint.model, state

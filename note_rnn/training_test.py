@@ -1,5 +1,6 @@
 """Tests of note_rnn.training: loss terms, one step by hand, runs and resume."""
 
+import collections
 import io
 import json
 import math
@@ -8,10 +9,12 @@ import pathlib
 
 import numpy as np
 import pytest
+from tensorboard.compat.proto import event_pb2
 import tensorflow as tf
 
 from note_rnn import dataset_runner
 from note_rnn import encoding
+from note_rnn import event_log
 from note_rnn import hparams as hparams_lib
 from note_rnn import model as model_lib
 from note_rnn import sequence_example_io as sio
@@ -198,7 +201,7 @@ def test_optimizer_applies_the_decayed_learning_rate():
     optimizer = training.make_optimizer(hp)
     optimizer.build([tf.Variable([0.0])])
     optimizer.iterations.assign(step)
-    assert training._current_learning_rate(optimizer, step) == (
+    assert training.current_learning_rate(optimizer, step) == (
         pytest.approx(rate, rel=1e-6)), step
   # Without decay, the constant learning_rate (0.0002) at every step.
   constant = hp.replace(exponentially_decay_learning_rate=False)
@@ -412,3 +415,153 @@ def test_papers_note_rnn_evaluates_and_fine_tunes(paper_checkpoint,
                    init_checkpoint=str(paper_checkpoint))
   assert metrics['hparams']['rnn_layer_sizes'] == [100]
   assert metrics['train']['loss'] < 1.5
+
+
+# --- Interrupted runs --------------------------------------------------------
+
+# Keys of metrics.json and training_state.json that are timings or paths.
+_TIMING_KEYS = ('steps_per_second', 'wall_time_s', 'wall_time_s_this_call',
+                'files', 'checkpoint_wall_time')
+
+
+class _Killed(Exception):
+  """Stands for the process being killed."""
+
+
+def _kill_after_step(monkeypatch, step):
+  """Makes the next `train` call die right after training step `step`."""
+  original = training._Run.train_one_step
+
+  def train_one_step(run):
+    original(run)
+    if run.state.step == step:
+      raise _Killed(step)
+
+  monkeypatch.setattr(training._Run, 'train_one_step', train_one_step)
+
+
+def _without_timings(values):
+  return {k: v for k, v in values.items() if k not in _TIMING_KEYS}
+
+
+def _read_json(path):
+  with open(path, encoding='utf-8') as f:
+    return json.load(f)
+
+
+def _tensorboard_points(run_dir):
+  """({(kind, tag, step): times written}, {(kind, tag, step): value})."""
+  counts, values = collections.Counter(), {}
+  for path in event_log.event_files(run_dir / training.TENSORBOARD_DIR):
+    kind = os.path.basename(os.path.dirname(path))
+    for record in tf.data.TFRecordDataset(path):
+      event = event_pb2.Event.FromString(record.numpy())
+      for value in event.summary.value:
+        key = (kind, value.tag, event.step)
+        counts[key] += 1
+        values[key] = float(tf.make_ndarray(value.tensor))
+  return counts, values
+
+
+def test_killed_run_resumes_exactly(synthetic_files, tmp_path, monkeypatch):
+  """A run killed twice, resumed each time by the same call, ends as one
+  that never stopped: weights, best model, metrics, histories and
+  TensorBoard points are equal, and TensorBoard holds each point once.
+
+  The first kill (step 13) resumes from the step-12 checkpoint, not a
+  multiple of log_every_n; the second (step 19) comes after the train point
+  at 15 and the eval point at 18, the latter logged after the step-16
+  checkpoint, so the resume logs it again.
+  """
+  kwargs = dict(eval_sequence_example_file=synthetic_files[1],
+                hparams=TINY + ',decay_steps=4', log_every_n=5,
+                checkpoint_every_n=4, eval_every_n=6, command_line=['t'])
+  straight = _train(synthetic_files, tmp_path / 'straight', 20, **kwargs)
+  for kill_step, checkpoint_step in ((13, 12), (19, 16)):
+    with monkeypatch.context() as patch:
+      _kill_after_step(patch, kill_step)
+      with pytest.raises(_Killed):
+        _train(synthetic_files, tmp_path / 'killed', 20, **kwargs)
+    state = _read_json(tmp_path / 'killed' / training.CHECKPOINT_DIR /
+                       training.TRAINING_STATE_FILE)
+    assert state['step'] == checkpoint_step
+  counts, _ = _tensorboard_points(tmp_path / 'killed')
+  assert counts[('train', 'loss', 15)] == counts[('eval', 'loss', 18)] == 1
+  resumed = _train(synthetic_files, tmp_path / 'killed', 20, **kwargs)
+
+  def load(name, folder=training.CHECKPOINT_DIR):
+    return model_lib.NoteRNN.load(str(tmp_path / name / folder)).get_weights()
+
+  assert _weights_equal(load('straight'), load('killed'))
+  assert _weights_equal(load('straight', training.BEST_DIR),
+                        load('killed', training.BEST_DIR))
+  assert _without_timings(resumed) == _without_timings(straight)
+  assert _read_json(tmp_path / 'killed' / training.METRICS_FILE)['train'] == (
+      _read_json(tmp_path / 'straight' / training.METRICS_FILE)['train'])
+  states = [_without_timings(_read_json(
+      tmp_path / name / training.CHECKPOINT_DIR /
+      training.TRAINING_STATE_FILE)) for name in ('straight', 'killed')]
+  assert [h['step'] for h in states[1]['train_history']] == [5, 10, 15, 20]
+  assert states[0] == states[1]
+  counts, values = _tensorboard_points(tmp_path / 'killed')
+  assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1]
+  straight_counts, straight_values = _tensorboard_points(
+      tmp_path / 'straight')
+  assert counts == straight_counts
+  for key, value in values.items():
+    if key[1] != 'steps_per_second':
+      assert value == straight_values[key], key
+
+
+def test_a_new_run_drops_tensorboard_points_of_an_attempt_without_checkpoint(
+    synthetic_files, tmp_path, monkeypatch):
+  with monkeypatch.context() as patch:
+    _kill_after_step(patch, 7)
+    with pytest.raises(_Killed):
+      _train(synthetic_files, tmp_path / 'run', 8, checkpoint_every_n=100)
+  assert not (tmp_path / 'run' / training.CHECKPOINT_DIR).exists()
+  assert _tensorboard_points(tmp_path / 'run')[0][('train', 'loss', 5)] == 1
+  _train(synthetic_files, tmp_path / 'run', 8)
+  counts, _ = _tensorboard_points(tmp_path / 'run')
+  assert counts[('train', 'loss', 5)] == counts[('train', 'loss', 8)] == 1
+
+
+def test_bad_input_files_fail_before_anything_is_written(synthetic_files,
+                                                          tmp_path):
+  noise = tmp_path / 'noise.tfrecord'
+  noise.write_bytes(np.random.default_rng(0).bytes(3000))
+  good = pathlib.Path(synthetic_files[0]).read_bytes()
+  truncated = tmp_path / 'truncated.tfrecord'
+  truncated.write_bytes(good[:-5])  # The last record is cut short.
+  not_melodies = tmp_path / 'examples.tfrecord'
+  with tf.io.TFRecordWriter(str(not_melodies)) as writer:
+    writer.write(tf.train.Example().SerializeToString())
+  empty = tmp_path / 'empty.tfrecord'
+  sio.write_sequence_examples(str(empty), [])
+  run_dir = tmp_path / 'run'
+  cases = [
+      (noise, 'not a readable TFRecord file (corrupted record at 0'),
+      (truncated, 'not a readable TFRecord file (truncated record'),
+      (not_melodies, "record 0 is not a melody SequenceExample "
+                     "(SequenceExample has no 'inputs' feature list)"),
+      (empty, 'no melody in'),
+  ]
+  for path, message in cases:
+    for argument in ('sequence_example_file', 'eval_sequence_example_file'):
+      files = {'sequence_example_file': synthetic_files[0],
+               'eval_sequence_example_file': synthetic_files[1],
+               argument: str(path)}
+      with pytest.raises(training.TrainingError) as raised:
+        training.train(files['sequence_example_file'], str(run_dir), 5,
+                       eval_sequence_example_file=files[
+                           'eval_sequence_example_file'], hparams=TINY)
+      text = str(raised.value)
+      assert f'{argument} {path}' in text and message in text, text
+      assert len(text.splitlines()) == 1
+      assert not run_dir.exists()
+  assert training.check_sequence_example_file(synthetic_files[0]) == 24
+  run_file = tmp_path / 'run_file'
+  run_file.write_text('x')
+  with pytest.raises(ValueError, match='run_dir=.*is a file'):
+    _train(synthetic_files, run_file, 5)
+  assert run_file.read_text() == 'x'

@@ -14,11 +14,17 @@ import numpy as np
 from note_rnn import encoding
 
 
-def save_line_plot(path, x, series, xlabel, ylabel, title):
-  """Writes a line plot of named series against x as a PNG; returns path."""
+def save_line_plot(path, x, series, xlabel, ylabel, title, symlog=False):
+  """Writes a line plot of named series against x as a PNG; returns path.
+
+  symlog: a y axis linear within +-1 and logarithmic beyond, so one far-off
+    point (an untuned start) does not flatten the rest.
+  """
   figure, axes = plt.subplots(figsize=(7, 4))
   for label, values in series.items():
     axes.plot(x[:len(values)], values, label=label)
+  if symlog:
+    axes.set_yscale('symlog', linthresh=1.0)
   axes.set_xlabel(xlabel)
   axes.set_ylabel(ylabel)
   axes.set_title(title)
@@ -38,6 +44,13 @@ def save_figure(figure, path):
   encoding.write_file_atomically(path, buffer.getvalue())
 
 
+_PITCH_NAMES = ('C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#',
+                'B')
+# Names of the 38 classes: hold, rest, then C3 (MIDI 48) to B5 (MIDI 83).
+CLASS_NAMES = ('hold', 'rest') + tuple(
+    f'{_PITCH_NAMES[p % 12]}{p // 12 - 1}' for p in range(48, 84))
+
+
 def plot_note_probabilities(probabilities, notes, path):
   """Heatmap PNG of note probabilities [L, 38] with the chosen notes."""
   figure, axes = plt.subplots(figsize=(8, 5))
@@ -45,7 +58,9 @@ def plot_note_probabilities(probabilities, notes, path):
                       aspect='auto', cmap='Reds', interpolation='none')
   axes.plot(range(len(notes)), notes, 'k.', markersize=4, label='chosen')
   axes.set_xlabel('Step (sixteenth note)')
-  axes.set_ylabel('Class (0 hold, 1 rest, 2.. = MIDI 48..)')
+  axes.set_ylabel('Note')
+  axes.set_yticks(range(len(CLASS_NAMES)))
+  axes.set_yticklabels(CLASS_NAMES, fontsize=6)
   axes.legend(loc='upper right')
   figure.colorbar(image, ax=axes, label='probability')
   figure.tight_layout()
@@ -77,8 +92,9 @@ def plot_evaluation(history, path, every, algorithm, num_compositions,
       {'Total': history.eval_avg_reward[start:],
        'Music theory (scaled)': history.eval_avg_music_theory_reward[start:],
        'Note RNN log p(a|s)': history.eval_avg_note_rnn_reward[start:]},
-      'Environment steps', 'Mean reward per note',
-      f'Evaluation ({algorithm}, {num_compositions} compositions)')
+      'Environment steps', 'Mean reward per note (symmetric log scale)',
+      f'Evaluation ({algorithm}, {num_compositions} compositions)',
+      symlog=True)
 
 
 def plot_reward_terms(history, path, every, algorithm):
@@ -91,8 +107,9 @@ def plot_reward_terms(history, path, every, algorithm):
 
 
 def plot_target_values(history, path, every, algorithm):
-  """Mean next-state value of sampled minibatches."""
+  """Mean next-state value of the minibatches of each block."""
   return save_line_plot(
-      path, _steps(every, len(history.target_val_list)),
+      path, _steps(every, len(history.target_val_list), offset=1),
       {'Target value': history.target_val_list}, 'Environment steps',
-      'Mean next-state value', f'Target values ({algorithm})')
+      f'Mean next-state value (over each {every} steps)',
+      f'Target values ({algorithm})')

@@ -77,7 +77,7 @@ def _outputs(run_dir):
     summary = json.load(f)
   for key in TIMING_KEYS + ('settings',):
     summary.pop(key)
-  with np.load(os.path.join(run_dir, 'q-200.npz')) as npz:
+  with np.load(os.path.join(run_dir, 'q.npz')) as npz:
     histories = {name: npz[name].tolist() for name in npz.files}
   with open(os.path.join(run_dir, 'q.mid'), 'rb') as f:
     midi = f.read()

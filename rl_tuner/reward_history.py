@@ -6,7 +6,8 @@ attributes):
     training rewards summed over each block of output_every_nth steps;
   eval_avg_reward, eval_avg_music_theory_reward, eval_avg_note_rnn_reward:
     per-note means of each evaluation;
-  target_val_list: mean next-state value of sampled minibatches.
+  target_val_list: mean next-state value of the minibatches sampled in each
+    block (NaN for a block without gradient steps).
 And one history per reward term (dict name -> list): term_rewards_batched
 and eval_avg_term_rewards, each term's share of the reward after its weight
 and the reward_scaler (log p unscaled).
@@ -24,7 +25,8 @@ HISTORY_KEYS = (
     'target_val_list')
 TERM_HISTORY_KEYS = ('term_rewards_batched', 'eval_avg_term_rewards')
 ACCUMULATOR_KEYS = ('reward_last_n', 'music_theory_reward_last_n',
-                    'note_rnn_reward_last_n')
+                    'note_rnn_reward_last_n', 'target_value_sum',
+                    'target_value_count')
 # Names in the original's .npz history files.
 NPZ_NAMES = {
     'rewards_batched': 'train_rewards',
@@ -70,6 +72,11 @@ class RewardHistory:
     self.music_theory_reward_last_n += float(parts.music_theory.sum())
     self.term_sums += parts.terms.sum(axis=1)
 
+  def add_target_values(self, values):
+    """Adds the mean next-state values of gradient steps (any number)."""
+    self.target_value_sum += float(np.sum(values, dtype=np.float64))
+    self.target_value_count += float(len(values))
+
   def shares(self, term_values):
     """dict name -> each term's share of the reward, from StepRewards-style
     values [T] (before the reward_scaler)."""
@@ -93,6 +100,9 @@ class RewardHistory:
     self.note_rnn_rewards_batched.append(self.note_rnn_reward_last_n)
     for name, value in self.shares(self.term_sums).items():
       self.term_rewards_batched[name].append(value)
+    self.target_val_list.append(
+        self.target_value_sum / self.target_value_count
+        if self.target_value_count else float('nan'))
     self.reset_accumulators()
 
   def record_evaluation(self, note_rnn, music_theory, term_means):

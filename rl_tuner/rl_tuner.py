@@ -398,9 +398,8 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
         for _ in range(count)])
     losses, values = self.learner.train_steps_numpy(
         self.experience.gather(indices))
+    self.history.add_target_values(values)
     for loss, value in zip(losses, values):
-      if (self.iteration * hp.train_every_nth) % self.output_every_nth == 0:
-        self.target_val_list.append(float(value))
       if self.summary_writer is not None and self.iteration % 100 == 0:
         with self.summary_writer.as_default():
           tf.summary.scalar('prediction_error', loss, step=self.iteration)

@@ -57,8 +57,8 @@ class OriginalOutputMethods:
     Writes the replay transitions added since the last checkpoint
     (`replay_store`), then `<directory>/checkpoints/<name>-<env_steps>/`
     atomically; keeps the newest CHECKPOINTS_TO_KEEP (and the replay they
-    need), and writes the reward history .npz. Returns the checkpoint
-    directory.
+    need); the reward histories are in its training state. Returns the
+    checkpoint directory.
     """
     if self.summary_writer is not None:
       self.summary_writer.flush()  # What is logged so far precedes the save.
@@ -70,13 +70,15 @@ class OriginalOutputMethods:
     replay_store.prune(
         root, checkpointer.read_state(oldest).get('replay_add_count', 0),
         self.experience.capacity)
-    self.save_stored_rewards(name, directory)
     return final
 
   def save_stored_rewards(self, file_name, directory=None):
     """Writes the reward histories to `<file_name>-<env_steps>.npz`."""
-    path = os.path.join(directory or self.output_dir,
-                        f'{file_name}-{self.env_steps}.npz')
+    return self._save_history(os.path.join(
+        directory or self.output_dir, f'{file_name}-{self.env_steps}.npz'))
+
+  def _save_history(self, path):
+    """Writes the reward histories (the original's .npz keys) to path."""
     buffer = io.BytesIO()
     np.savez(buffer, **self.history.npz_arrays())
     encoding.write_file_atomically(path, buffer.getvalue())
@@ -144,8 +146,10 @@ class OriginalOutputMethods:
     return os.path.join(directory or self.output_dir, image_name or default)
 
   def save_model_and_figs(self, name, directory=None):
-    """Checkpoint, reward history and the PNG plots."""
+    """Checkpoint, the reward histories as `<name>.npz`, the PNG plots."""
     self.save_model(name, directory=directory)
+    self._save_history(os.path.join(directory or self.output_dir,
+                                    f'{name}.npz'))
     self.plot_rewards(f'TrainRewards-{name}.png', directory)
     self.plot_evaluation(f'EvaluationRewards-{name}.png', directory)
     self.plot_target_vals(f'TargetVals-{name}.png', directory)

@@ -68,9 +68,19 @@ def write_statistics(rlt, num_compositions, output_dir, name):
   encoding.write_file_atomically(
       os.path.join(output_dir, 'table1.json'),
       rl_tuner_eval_metrics.table1_to_json(table).encode())
+  settings = rlt.settings
+  legend = (f'Statistics of {num_compositions:,} melodies of this run '
+            f'({name} learning, {settings.key} {settings.key_mode}, '
+            f'{settings.labels} labels), in the paper\'s Table 1 rows. In '
+            'brackets: the paper\'s value for the same algorithm (its Note '
+            'RNN, C major, original labels).')
+  if (settings.key, settings.key_mode) != ('C', 'major'):
+    legend += (f' This run is in {settings.key} {settings.key_mode}, so the '
+               'bracketed C-major numbers are only a loose comparison.')
   encoding.write_file_atomically(
       os.path.join(output_dir, 'table1.md'),
-      rl_tuner_eval_metrics.table1_markdown({name: table}).encode())
+      (legend + '\n\n' +
+       rl_tuner_eval_metrics.table1_markdown({name: table})).encode())
   logging.info(
       'Statistics of %d melodies: %.1f%% of notes not in key, %.1f%% '
       'excessively repeated, %.1f%% of leaps resolved (table1.md, '
