@@ -33,6 +33,8 @@ from rl_tuner import train_run
 FLAGS = flags.FLAGS
 
 settings_lib.define_flags()
+# --help lists them with the tool, not only under --helpfull.
+flags.adopt_module_key_flags(settings_lib)
 
 
 @script_setup.one_line_errors(
