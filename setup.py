@@ -25,7 +25,8 @@ setuptools.setup(
         'tensorboard>=2.20',
     ],
     extras_require={
-        'test': ['pytest>=8'],
+        # pytest-xdist: the suite runs on every core (pytest.ini).
+        'test': ['pytest>=8', 'pytest-xdist>=3.5'],
         # Only needed to rebuild the embedded default model's corpus.
         'corpus': ['music21>=9'],
     },
