@@ -24,9 +24,7 @@ from absl import flags
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from note_rnn import encoding
-from note_rnn import model as model_lib
 from note_rnn import outputs
-from note_rnn import training
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_string('sequence_example_file', None,
@@ -51,6 +49,9 @@ ROWS = (('loss', 'cross-entropy per step (nats)'),
 
 def compare(named_paths, sequence_example_file, batch_size=128):
   """Scores every model; returns dict name -> training.evaluate result."""
+  # Imported here: --help need not load TensorFlow.
+  from note_rnn import model as model_lib  # pylint: disable=g-import-not-at-top
+  from note_rnn import training  # pylint: disable=g-import-not-at-top
   results = {}
   for name, path in named_paths:
     model = model_lib.NoteRNN.load(path or None)

@@ -23,7 +23,6 @@ from absl import app
 from absl import flags
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from note_rnn import model as model_lib
 from note_rnn import outputs
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -42,6 +41,8 @@ USAGE_ERRORS = (FileNotFoundError, ValueError)
 
 def export(checkpoint, output_dir, metadata_files=(), note=''):
   """Loads `checkpoint`, saves it to `output_dir`; returns the metadata."""
+  # Imported here: --help need not load TensorFlow.
+  from note_rnn import model as model_lib  # pylint: disable=g-import-not-at-top
   model = model_lib.NoteRNN.load(checkpoint)
   metadata = dict(model.metadata or {})
   # The format and the file's name only: no machine path goes into a model.

@@ -31,7 +31,6 @@ from absl import flags
 import numpy as np
 
 from note_rnn import encoding
-from note_rnn import generation
 from note_rnn import outputs
 from rl_tuner import train_run
 
@@ -98,6 +97,8 @@ def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
     midi_files.append(name)
   titles = [f'{rlt.algorithm} melody {i} ({sampling})'
             for i in range(len(melodies))]
+  # Imported here: --help need not load TensorFlow.
+  from note_rnn import generation  # pylint: disable=g-import-not-at-top
   writers.append((PIANO_ROLL_PNG, lambda path: generation.plot_piano_roll(
       melodies, path, titles=titles)))
   result = {
