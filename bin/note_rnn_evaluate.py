@@ -95,14 +95,6 @@ def check_output_json(path):
     raise outputs.OutputError(f'--output_json={path}: {e}') from e
 
 
-def main(argv):
-  """Runs the tool; expected failures print one line and return 2."""
-  where = (f'--output_json={FLAGS.output_json}' if FLAGS.output_json
-           else 'the outputs')
-  run = script_setup.one_line_errors(TOOL, USAGE_ERRORS,
-                                     disk_full_where=where, resumable=False)
-  return run(_main)(argv)
-
 
 def _main(argv):
   if len(argv) > 1:
@@ -130,6 +122,13 @@ def _main(argv):
     encoding.write_file_atomically(
         FLAGS.output_json, json.dumps(results, indent=2, default=str).encode())
   return 0
+
+
+# Expected failures (and a full disk) print one line and return 2.
+main = script_setup.one_line_errors(
+    TOOL, USAGE_ERRORS,
+    disk_full_where=script_setup.flag_location('output_json'),
+    resumable=False)(_main)
 
 
 if __name__ == '__main__':

@@ -57,14 +57,6 @@ def export(checkpoint, output_dir, metadata_files=(), note=''):
   return metadata
 
 
-def main(argv):
-  """Runs the tool; expected failures print one line and return 2."""
-  where = (f'--output_dir={FLAGS.output_dir}' if FLAGS.output_dir
-           else 'the outputs')
-  run = script_setup.one_line_errors(TOOL, USAGE_ERRORS,
-                                     disk_full_where=where, resumable=False)
-  return run(_main)(argv)
-
 
 def _main(argv):
   if len(argv) > 1:
@@ -84,6 +76,13 @@ def _main(argv):
   export(FLAGS.checkpoint, FLAGS.output_dir, pairs, FLAGS.note)
   print(f'Wrote {FLAGS.output_dir}')
   return 0
+
+
+# Expected failures (and a full disk) print one line and return 2.
+main = script_setup.one_line_errors(
+    TOOL, USAGE_ERRORS,
+    disk_full_where=script_setup.flag_location('output_dir'),
+    resumable=False)(_main)
 
 
 if __name__ == '__main__':

@@ -94,14 +94,6 @@ def _validate_flags():
   return None
 
 
-def main(argv):
-  """Runs the tool; expected failures print one line and return 2."""
-  where = (f'--output_dir={FLAGS.output_dir}' if FLAGS.output_dir
-           else 'the outputs')
-  run = script_setup.one_line_errors(TOOL, USAGE_ERRORS,
-                                     disk_full_where=where, resumable=False)
-  return run(_main)(argv)
-
 
 def _main(argv):
   if len(argv) > 1:
@@ -122,6 +114,13 @@ def _main(argv):
   if result.piano_roll_path:
     print(f'Piano roll: {result.piano_roll_path}')
   return 0
+
+
+# Expected failures (and a full disk) print one line and return 2.
+main = script_setup.one_line_errors(
+    TOOL, USAGE_ERRORS,
+    disk_full_where=script_setup.flag_location('output_dir'),
+    resumable=False)(_main)
 
 
 if __name__ == '__main__':

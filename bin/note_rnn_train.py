@@ -141,13 +141,6 @@ def _validate_flags():
   return None
 
 
-def main(argv):
-  """Runs the tool; expected failures print one line and return 2."""
-  run = script_setup.one_line_errors(
-      TOOL, USAGE_ERRORS, disk_full_where=f'--run_dir={FLAGS.run_dir}',
-      resumable=True)
-  return run(_main)(argv)
-
 
 def _main(argv):
   if len(argv) > 1:
@@ -169,6 +162,13 @@ def _main(argv):
             FLAGS.stop_after_evals_without_improvement),
         command_line=sys.argv)
   return 0
+
+
+# Expected failures (and a full disk) print one line and return 2.
+main = script_setup.one_line_errors(
+    TOOL, USAGE_ERRORS,
+    disk_full_where=script_setup.flag_location('run_dir'),
+    resumable=True)(_main)
 
 
 if __name__ == '__main__':

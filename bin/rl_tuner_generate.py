@@ -121,17 +121,6 @@ def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
   return result
 
 
-def main(argv):
-  """Runs the tool; expected failures print one line and return 2."""
-  if FLAGS.output_dir or FLAGS.run_dir:
-    where = ('--output_dir='
-             f'{FLAGS.output_dir or default_output_dir(FLAGS.run_dir)}')
-  else:
-    where = 'the outputs'
-  run = script_setup.one_line_errors(TOOL, USAGE_ERRORS,
-                                     disk_full_where=where, resumable=False)
-  return run(_main)(argv)
-
 
 def _main(argv):
   if len(argv) > 1:
@@ -145,6 +134,15 @@ def _main(argv):
   print(f'Wrote {len(result["melodies"])} melodies ({result["algorithm"]}, '
         f'checkpoint {result["checkpoint"]}) to {output_dir}')
   return 0
+
+
+# Expected failures (and a full disk) print one line and return 2.
+main = script_setup.one_line_errors(
+    TOOL, USAGE_ERRORS,
+    disk_full_where=script_setup.flag_location(
+        'output_dir', lambda values: values.run_dir and default_output_dir(
+            values.run_dir)),
+    resumable=False)(_main)
 
 
 if __name__ == '__main__':

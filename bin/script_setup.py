@@ -169,6 +169,21 @@ def _first_line(error):
   return text.splitlines()[0] if text else type(error).__name__
 
 
+def flag_location(name, default=None):
+  """A function giving '--name=value' of a flag (or of `default(FLAGS)`
+  when the flag is empty), 'the outputs' when neither is set."""
+  def where():
+    from absl import flags  # pylint: disable=g-import-not-at-top
+    value = flags.FLAGS[name].value or (default(flags.FLAGS) if default
+                                         else None)
+    return f'--{name}={value}' if value else 'the outputs'
+  return where
+
+
+def _where(disk_full_where):
+  return disk_full_where() if callable(disk_full_where) else disk_full_where
+
+
 def one_line_errors(tool, error_types=(), disk_full_where='the outputs',
                     resumable=False):
   """Decorates a script's main(argv): expected failures end in one line.
@@ -180,7 +195,9 @@ def one_line_errors(tool, error_types=(), disk_full_where='the outputs',
   Args:
     tool: the script name for the message.
     error_types: exception classes whose message is the user's answer.
-    disk_full_where: what was being written, for the disk-full line.
+    disk_full_where: what was being written, for the disk-full line: a
+      string, or a function giving it when the disk fills (e.g.
+      `flag_location('output_dir')`, read after the flags are parsed).
     resumable: the disk-full line says the run can be resumed.
   """
   from note_rnn import outputs  # pylint: disable=g-import-not-at-top
@@ -192,12 +209,12 @@ def one_line_errors(tool, error_types=(), disk_full_where='the outputs',
         return main(argv)
       except tuple(error_types) as e:
         if outputs.is_disk_full(e):
-          return fail(tool, outputs.disk_full_message(disk_full_where,
+          return fail(tool, outputs.disk_full_message(_where(disk_full_where),
                                                       resumable))
         return fail(tool, _first_line(e))
       except Exception as e:  # pylint: disable=broad-except
         if outputs.is_disk_full(e):
-          return fail(tool, outputs.disk_full_message(disk_full_where,
+          return fail(tool, outputs.disk_full_message(_where(disk_full_where),
                                                       resumable))
         raise
     return wrapped
