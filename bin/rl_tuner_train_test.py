@@ -229,6 +229,13 @@ def test_run_writes_every_output(trained, tiny_checkpoint):
         summary['final_eval']['note_rnn_log_p_per_note'] +
         summary['final_eval']['music_theory_per_note'])
 
+    # The warning at the end of a run that made the rules' reward worse.
+    before, after = npz['eval_music_theory_rewards'][[0, -1]]
+  assert summary['final_eval']['music_theory_per_note_before_tuning'] == (
+      pytest.approx(before))
+  assert ('Tuning made the music-theory reward worse' in run.stderr) == (
+      after < before)
+
   stats = (out / 'music_theory_stats.txt').read_text()
   assert f'Total compositions: {NUM_STATS}' in stats
   table = json.loads((out / 'table1.json').read_text())
@@ -238,6 +245,12 @@ def test_run_writes_every_output(trained, tiny_checkpoint):
   share = table['compositions_with_unique_max_note'] * NUM_STATS
   assert share == pytest.approx(round(share))
   assert '| metric | q |' in (out / 'table1.md').read_text()
+  # Rhythm beyond the paper's rows: the share of steps that start a note.
+  assert 0.0 <= table['note_onsets'] <= 1.0
+  assert table['note_onsets'] * NUM_STATS * 32 == pytest.approx(
+      round(table['note_onsets'] * NUM_STATS * 32))
+  assert 'Steps that start a note (not in the paper)' in (
+      out / 'table1.md').read_text()
 
   checkpoints = out / rl_tuner_lib.CHECKPOINT_SUBDIR
   assert sorted(os.listdir(checkpoints)) == ['q-32', 'q-64', 'replay']

@@ -32,6 +32,12 @@ Statistic keys (counts over all compositions unless noted):
                            once
   num_compositions, total_notes
 
+Beyond the original (EXTRA_COUNT_KEYS; rhythm, which the rules above do not
+see):
+  num_note_onsets          steps that start a note (a pitch class, >= 2)
+  num_leading_silent_steps steps before each composition's first note
+                           (holds or rests that sound nothing)
+
 Unlike the original, in-key thirds are counted in
 num_in_key_preferred_intervals (defect 3: an operator-precedence slip made
 the original count in-key fifths only), and an explicit key works (defect
@@ -75,6 +81,8 @@ COUNT_KEYS = (
     'num_sevenths', 'num_rest_intervals', 'num_special_rest_intervals',
     'num_in_key_preferred_intervals', 'num_resolved_leaps', 'num_leap_twice',
     'num_high_unique', 'num_low_unique')
+# Counts beyond the original's dictionary (rhythm).
+EXTRA_COUNT_KEYS = ('num_note_onsets', 'num_leading_silent_steps')
 # Compositions processed together; bounds memory and keeps arrays in cache.
 DEFAULT_CHUNK_SIZE = 4096
 
@@ -117,6 +125,15 @@ def _interval_counts(interval):
   return counts
 
 
+def _rhythm_counts(compositions):
+  """EXTRA_COUNT_KEYS of compositions [B, L], as int64 arrays [B]."""
+  onsets = compositions >= ops.NUM_SPECIAL_EVENTS
+  length = compositions.shape[1]
+  first_note = np.where(onsets.any(axis=1), onsets.argmax(axis=1), length)
+  return {'num_note_onsets': onsets.sum(axis=1).astype(np.int64),
+          'num_leading_silent_steps': first_note.astype(np.int64)}
+
+
 def _chunk_stats(compositions, config, tonic_note):
   """Per-composition statistics of compositions [B, L], as arrays [B].
 
@@ -143,6 +160,7 @@ def _chunk_stats(compositions, config, tonic_note):
     env.step(action)
   counts['num_high_unique'] += rewards_batch.detect_high_unique(compositions)
   counts['num_low_unique'] += rewards_batch.detect_low_unique(compositions)
+  counts.update(_rhythm_counts(compositions))
   autocorrelations = {
       name: rewards_batch.autocorrelate(compositions, lag)
       for name, lag in zip(AUTOCORRELATION_KEYS, rewards.AUTOCORRELATION_LAGS)}
@@ -154,7 +172,7 @@ def _stat_dict_from_per_composition(per_composition, num_compositions,
   stat_dict = {name: [float(v) for v in per_composition[name]]
                for name in AUTOCORRELATION_KEYS}
   stat_dict.update({name: int(np.sum(per_composition[name]))
-                    for name in COUNT_KEYS})
+                    for name in COUNT_KEYS + EXTRA_COUNT_KEYS})
   stat_dict['num_compositions'] = int(num_compositions)
   stat_dict['total_notes'] = int(num_compositions * composition_length)
   return stat_dict
@@ -187,7 +205,7 @@ def compute_composition_stats_for_compositions(
   chunks = [_chunk_stats(compositions[start:start + chunk_size], config,
                          tonic_note)
             for start in range(0, len(compositions), chunk_size)]
-  names = AUTOCORRELATION_KEYS + COUNT_KEYS
+  names = AUTOCORRELATION_KEYS + COUNT_KEYS + EXTRA_COUNT_KEYS
   if chunks:
     per_comp = {name: np.concatenate([c[name] for c in chunks])
                 for name in names}
@@ -227,6 +245,10 @@ def _reference_composition_stats(notes, config, tonic_note):
     composition.append(note)
   counts['num_high_unique'] = int(rewards.detect_high_unique(notes))
   counts['num_low_unique'] = int(rewards.detect_low_unique(notes))
+  onsets = [note >= ops.NUM_SPECIAL_EVENTS for note in notes]
+  counts['num_note_onsets'] = sum(onsets)
+  counts['num_leading_silent_steps'] = (onsets.index(True) if any(onsets)
+                                        else len(notes))
   stats = {name: float(ops.autocorrelate(list(notes), lag))
            for name, lag in zip(AUTOCORRELATION_KEYS,
                                 rewards.AUTOCORRELATION_LAGS)}
@@ -247,7 +269,7 @@ def compute_composition_stats_reference(
   rows = [_reference_composition_stats([int(n) for n in notes], config,
                                        tonic_note)
           for notes in compositions]
-  names = AUTOCORRELATION_KEYS + COUNT_KEYS
+  names = AUTOCORRELATION_KEYS + COUNT_KEYS + EXTRA_COUNT_KEYS
   per_comp = {name: np.array([row[name] for row in rows],
                              np.float64 if name in AUTOCORRELATION_KEYS
                              else np.int64)
@@ -404,6 +426,13 @@ TABLE1_ROWS = {
     'notes_in_repeated_motif': ('Notes in repeated motif', 'fraction'),
 }
 
+# Rows beyond the paper (rhythm), from EXTRA_COUNT_KEYS; written after the
+# paper's rows when a stat_dict has them.
+EXTRA_ROWS = {
+    'note_onsets': ('Steps that start a note', 'fraction'),
+    'leading_silent_steps': ('Silent steps before the first note', 'value'),
+}
+
 # The paper's Table 1 (100,000 compositions per model), as fractions.
 PAPER_TABLE1 = {
     model: dict(zip(TABLE1_ROWS, values)) for model, values in {
@@ -442,12 +471,15 @@ def table1_summary(stat_dict):
     (repeats, not in key, motif, repeated motif), of compositions (starting
     with tonic, unique max / min), of leaps (resolved among resolved plus
     doubled), and mean autocorrelations over non-constant compositions.
-    NaN where the denominator is 0.
+    NaN where the denominator is 0. When stat_dict has the EXTRA_COUNT_KEYS
+    (every stat_dict this project computes), EXTRA_ROWS follow: the fraction
+    of steps that start a note, and the mean number of silent steps before a
+    composition's first note.
   """
   notes = stat_dict['total_notes']
   comps = stat_dict['num_compositions']
   resolved = stat_dict['num_resolved_leaps']
-  return {
+  summary = {
       'notes_excessively_repeated': _ratio(stat_dict['num_repeated_notes'],
                                            notes),
       'mean_autocorrelation_lag1': float(_nanmean(
@@ -469,6 +501,11 @@ def table1_summary(stat_dict):
       'notes_in_repeated_motif': _ratio(stat_dict['notes_in_repeated_motif'],
                                         notes),
   }
+  if all(key in stat_dict for key in EXTRA_COUNT_KEYS):
+    summary['note_onsets'] = _ratio(stat_dict['num_note_onsets'], notes)
+    summary['leading_silent_steps'] = _ratio(
+        stat_dict['num_leading_silent_steps'], comps)
+  return summary
 
 
 def _json_ready(value):
@@ -536,4 +573,10 @@ def table1_markdown(columns, include_paper=True, paper_columns=None,
         cell += f' ({_format_cell(PAPER_TABLE1[model][row], kind)})'
       cells.append(cell)
     lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
+  for row, (label, kind) in EXTRA_ROWS.items():
+    if any(row in summary for summary in columns.values()):
+      cells = [_format_cell(summary.get(row), kind)
+               for summary in columns.values()]
+      lines.append(f'| {label} (not in the paper) | ' + ' | '.join(cells) +
+                   ' |')
   return '\n'.join(lines) + '\n'

@@ -50,7 +50,10 @@ def test_stat_dict_matches_the_original(golden):
   stats = metrics.compute_composition_stats_for_compositions(
       golden['compositions'])
   expected = golden['stat_dict']
-  assert list(stats) == list(expected)
+  # The original's keys, in its order; the rhythm counts come in addition.
+  assert [k for k in stats if k not in metrics.EXTRA_COUNT_KEYS] == list(
+      expected)
+  assert set(stats) - set(expected) == set(metrics.EXTRA_COUNT_KEYS)
   for key, value in expected.items():
     if key.startswith('autocorrelation'):
       np.testing.assert_allclose(stats[key], _nan_list(value), rtol=0,
@@ -211,6 +214,30 @@ def test_table1_summary_by_hand():
   assert summary['notes_in_repeated_motif'] == 2 / 128
   assert json.loads(metrics.table1_to_json(summary))[
       'mean_autocorrelation_lag3'] is None
+
+
+def test_rhythm_counts_by_hand():
+  # Classes: 0 hold, 1 rest, >= 2 a note that starts on that step.
+  compositions = [
+      [0, 0, 14, 0, 16, 1, 18, 18],  # 2 silent steps, then 4 onsets
+      [14, 16, 18, 19, 21, 23, 25, 26],  # every step starts a note
+      [1, 0, 0, 1, 1, 0, 0, 1],  # never a note: all 8 steps silent
+  ]
+  stats, per_comp = metrics.compute_composition_stats_for_compositions(
+      compositions, per_composition=True)
+  np.testing.assert_array_equal(per_comp['num_note_onsets'], [4, 8, 0])
+  np.testing.assert_array_equal(per_comp['num_leading_silent_steps'],
+                                [2, 0, 8])
+  assert stats['num_note_onsets'] == 12
+  summary = metrics.table1_summary(stats)
+  assert summary['note_onsets'] == 12 / 24
+  assert summary['leading_silent_steps'] == 10 / 3
+  _assert_same_stats(stats,
+                     metrics.compute_composition_stats_reference(compositions))
+  text = metrics.table1_markdown({'Q': summary})
+  assert '| Steps that start a note (not in the paper) | 50% |' in text
+  assert '| Silent steps before the first note (not in the paper) | 3.33 |' in (
+      text)
 
 
 def test_table1_of_golden_matches_the_report(golden):

@@ -83,12 +83,36 @@ def write_statistics(rlt, num_compositions, output_dir, name):
        rl_tuner_eval_metrics.table1_markdown({name: table})).encode())
   logging.info(
       'Statistics of %d melodies: %.1f%% of notes not in key, %.1f%% '
-      'excessively repeated, %.1f%% of leaps resolved (table1.md, '
-      'music_theory_stats.txt)', num_compositions,
+      'excessively repeated, %.1f%% of leaps resolved, %.0f%% of steps '
+      'start a note (table1.md, music_theory_stats.txt)', num_compositions,
       100 * table['notes_not_in_key'],
       100 * table['notes_excessively_repeated'],
-      100 * table['leaps_resolved'])
+      100 * table['leaps_resolved'], 100 * table['note_onsets'])
   return stat_dict, table
+
+
+def music_theory_change(rlt):
+  """(per-note music-theory reward before tuning, after), or None.
+
+  The first evaluation is the untuned model's (taken at step 0); the last
+  is the newest. Each is the mean over the evaluation melodies of the
+  reward without log p, reward_scaler applied.
+  """
+  history = rlt.eval_avg_music_theory_reward
+  if len(history) < 2:
+    return None
+  return float(history[0]), float(history[-1])
+
+
+def _warn_if_music_theory_worse(rlt):
+  change = music_theory_change(rlt)
+  if change is not None and change[1] < change[0]:
+    logging.warning(
+        'Tuning made the music-theory reward worse: %+.2f per note before, '
+        '%+.2f after (EvaluationRewards-%s.png). The log p(a|s) term '
+        'outweighed the rules: try a larger --reward_scaler, more '
+        '--training_steps, or a better-trained Note RNN.', change[0],
+        change[1], rlt.algorithm)
 
 
 def _restore_newest_usable(rlt, output_dir):
@@ -188,6 +212,7 @@ def run(settings):
     rlt.train(num_steps=remaining,
               exploration_period=settings.exploration_steps)
   train_seconds = time.time() - train_start
+  _warn_if_music_theory_worse(rlt)
 
   name = rlt.algorithm
   rlt.save_model_and_figs(name)
@@ -216,6 +241,8 @@ def run(settings):
       'final_eval': {
           'note_rnn_log_p_per_note': rlt.eval_avg_note_rnn_reward[-1],
           'music_theory_per_note': rlt.eval_avg_music_theory_reward[-1],
+          'music_theory_per_note_before_tuning':
+              rlt.eval_avg_music_theory_reward[0],
           'terms_per_note': {name: values[-1] for name, values in
                              rlt.eval_avg_term_rewards.items() if values},
       },
