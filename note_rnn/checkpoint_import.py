@@ -29,11 +29,11 @@ import os
 import re
 import tempfile
 
-from note_seq.protobuf import generator_pb2
 import numpy as np
-import tensorflow as tf
 
 from note_rnn import encoding
+# TensorFlow and note_seq are imported by the functions that use them: --help
+# of the tools that name CheckpointError need not load them.
 
 # Forget-gate bias that TF1 LSTM cells add at run time (not stored).
 TF1_FORGET_BIAS = 1.0
@@ -182,6 +182,7 @@ def read_weights(path, scope=None):
     FileNotFoundError: `path` (or a checkpoint inside a directory) is missing.
     CheckpointError: the file is unreadable or holds no usable Note RNN.
   """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   kind, resolved = resolve_path(path)
   try:
     if kind == 'save':
@@ -222,6 +223,7 @@ RUN_LATEST_MODEL = os.path.join('checkpoint', 'model')
 
 def _resolve_dir(path):
   """Finds the checkpoint inside a directory."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   if os.path.isfile(os.path.join(path, SAVE_CONFIG_NAME)):
     return 'save', path
   # A bin/note_rnn_train.py run folder: its best model, else its latest.
@@ -259,6 +261,7 @@ def _resolve_dir(path):
 @contextlib.contextmanager
 def _open_reader(kind, path):
   """Yields (tf checkpoint reader, format description) for a TF1 source."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   if kind == 'bundle':
     with _bundle_reader(path, _read_bundle(path)) as opened:
       yield opened
@@ -290,6 +293,8 @@ def _read_bundle(path):
 
 def _try_read_bundle(path):
   """Parses a GeneratorBundle; None if the file is not one with weights."""
+  # pylint: disable-next=g-import-not-at-top
+  from note_seq.protobuf import generator_pb2
   bundle = generator_pb2.GeneratorBundle()
   try:
     with open(path, 'rb') as f:
@@ -302,6 +307,7 @@ def _try_read_bundle(path):
 @contextlib.contextmanager
 def _bundle_reader(path, bundle):
   """Writes the bundle's embedded V1 checkpoint to a temp file and opens it."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   if len(bundle.checkpoint_file) != 1:
     raise CheckpointError(
         f'generator bundle {path} holds {len(bundle.checkpoint_file)} '
@@ -451,6 +457,7 @@ def _expect_shape(path, name, actual, expected, note=''):
 
 def read_save_dir(path):
   """Reads a directory written by `NoteRNN.save`."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   config_path = os.path.join(path, SAVE_CONFIG_NAME)
   try:
     with open(config_path, encoding='utf-8') as f:

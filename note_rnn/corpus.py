@@ -45,12 +45,10 @@ import re
 import sys
 import warnings
 
-from note_seq import abc_parser
-from note_seq import constants
-from note_seq.protobuf import music_pb2
-
 from note_rnn import dataset_runner
 from note_rnn import melody_pipeline
+# note_seq is imported by the functions that use it (music21 already was):
+# note_rnn_build_corpus --help, which reads the defaults here, loads neither.
 
 # Parsers (`--parser`).
 PARSER_AUTO = 'auto'
@@ -67,8 +65,6 @@ KIND_SCORE = 'score'
 # gives the same melodies; one tempo for the whole tune keeps the pipeline
 # from splitting it at tempo marks.
 DEFAULT_QPM = 120.0
-# MIDI velocity of every note (note_seq's ABC parser's default, mf).
-DEFAULT_VELOCITY = abc_parser.ABCTune.DECORATION_TO_VELOCITY['!mf!']
 # Quarter lengths closer than this are the same time (tie merging).
 TIME_EPSILON_QL = 1e-6
 
@@ -99,18 +95,34 @@ FILE_ONLY_DUPLICATES = 'only_duplicate_tunes'
 # Installing the extra that provides music21.
 INSTALL_HINT = "pip install -e '.[corpus]'"
 
-# NoteSequence key-signature modes by music21 mode name.
+# NoteSequence key-signature modes (names of KeySignature.Mode values) by
+# music21 mode name.
 _MODES = {
-    'major': music_pb2.NoteSequence.KeySignature.MAJOR,
-    'ionian': music_pb2.NoteSequence.KeySignature.MAJOR,
-    'minor': music_pb2.NoteSequence.KeySignature.MINOR,
-    'aeolian': music_pb2.NoteSequence.KeySignature.MINOR,
-    'mixolydian': music_pb2.NoteSequence.KeySignature.MIXOLYDIAN,
-    'dorian': music_pb2.NoteSequence.KeySignature.DORIAN,
-    'phrygian': music_pb2.NoteSequence.KeySignature.PHRYGIAN,
-    'lydian': music_pb2.NoteSequence.KeySignature.LYDIAN,
-    'locrian': music_pb2.NoteSequence.KeySignature.LOCRIAN,
+    'major': 'MAJOR',
+    'ionian': 'MAJOR',
+    'minor': 'MINOR',
+    'aeolian': 'MINOR',
+    'mixolydian': 'MIXOLYDIAN',
+    'dorian': 'DORIAN',
+    'phrygian': 'PHRYGIAN',
+    'lydian': 'LYDIAN',
+    'locrian': 'LOCRIAN',
 }
+
+
+def _default_velocity():
+  """MIDI velocity of every note (`DEFAULT_VELOCITY`): note_seq's ABC
+  parser's default, mf."""
+  from note_seq import abc_parser  # pylint: disable=g-import-not-at-top
+  return abc_parser.ABCTune.DECORATION_TO_VELOCITY['!mf!']
+
+
+def __getattr__(name):
+  # DEFAULT_VELOCITY comes from note_seq, which is imported when first used:
+  # note_rnn_build_corpus --help, which reads the defaults here, loads none.
+  if name == 'DEFAULT_VELOCITY':
+    return _default_velocity()
+  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 class Music21NotInstalledError(ImportError):
@@ -632,7 +644,7 @@ def drop_split_bar_signatures(time_signatures, end=None):
 
 def events_to_note_sequence(events, time_signatures=(), key_signatures=(),
                             pickup=0.0, qpm=DEFAULT_QPM,
-                            velocity=DEFAULT_VELOCITY):
+                            velocity=None):
   """Builds a NoteSequence of one melody line.
 
   Args:
@@ -645,11 +657,17 @@ def events_to_note_sequence(events, time_signatures=(), key_signatures=(),
       of the bar a pickup does not fill), so bar lines fall on the
       time-signature grid. Signatures at offset 0 stay at time 0.
     qpm: tempo, quarter notes per minute (one tempo event at time 0).
-    velocity: MIDI velocity of every note.
+    velocity: MIDI velocity of every note; None: `DEFAULT_VELOCITY`.
 
   Returns:
     Unquantized NoteSequence, times in seconds.
   """
+  # pylint: disable=g-import-not-at-top
+  from note_seq import constants
+  from note_seq.protobuf import music_pb2
+  # pylint: enable=g-import-not-at-top
+  if velocity is None:
+    velocity = _default_velocity()
   seconds_per_quarter = 60.0 / qpm
 
   def seconds(offset):
@@ -672,8 +690,8 @@ def events_to_note_sequence(events, time_signatures=(), key_signatures=(),
   current = None
   for offset, tonic, mode in sorted(key_signatures,
                                     key=lambda k: float(k[0])):
-    value = (tonic % 12, _MODES.get(
-        str(mode).lower(), music_pb2.NoteSequence.KeySignature.MAJOR))
+    value = (tonic % 12, music_pb2.NoteSequence.KeySignature.Mode.Value(
+        _MODES.get(str(mode).lower(), 'MAJOR')))
     if value == current:
       continue
     current = value
@@ -740,6 +758,7 @@ def parse_with_note_seq(tune):
   Returns:
     (sequence, reason): NoteSequence with notes and '', or None and why not.
   """
+  from note_seq import abc_parser  # pylint: disable=g-import-not-at-top
   if tune.kind == KIND_ABC:
     try:
       sequences, errors = abc_parser.parse_abc_tunebook(tune.abc)

@@ -10,15 +10,13 @@ import dataclasses
 import io
 import os
 
-import matplotlib
-
-matplotlib.use('Agg')
-from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from note_rnn import encoding
 from note_rnn import melody_pipeline
-from note_rnn import model as model_lib
+# Matplotlib and the model (with TensorFlow) are imported by the functions
+# that use them: --help of the tools that read the defaults here loads
+# neither.
 
 # Default length of a generated melody in sixteenth-note steps (8 bars).
 DEFAULT_NUM_STEPS = 128
@@ -176,6 +174,11 @@ def plot_piano_roll(class_sequences, path, titles=None, primer_length=0):
   Returns:
     `path`.
   """
+  # pylint: disable=g-import-not-at-top
+  import matplotlib
+  matplotlib.use('Agg')
+  from matplotlib import pyplot as plt
+  # pylint: enable=g-import-not-at-top
   sequences = [list(s) for s in class_sequences]
   if not sequences:
     raise GenerationError('no melody to plot')
@@ -276,6 +279,7 @@ def generate(checkpoint, output_dir, num_outputs, num_steps=DEFAULT_NUM_STEPS,
     note_rnn.CheckpointError: unreadable checkpoint.
     encoding.MidiReadError, GenerationError: bad primer or arguments.
   """
+  from note_rnn import model as model_lib  # pylint: disable=g-import-not-at-top
   model = model_lib.NoteRNN.load(checkpoint or None)
   primer = primer_classes_from_midi(primer_midi) if primer_midi else None
   classes = sample_melodies(model, num_outputs, num_steps, primer=primer,

@@ -30,22 +30,17 @@ import collections
 import dataclasses
 import math
 
-from note_seq import constants
-from note_seq import events_lib
-from note_seq import melodies_lib
-from note_seq import sequences_lib
-from note_seq.protobuf import music_pb2
 import numpy as np
 
 from note_rnn import encoding
+# note_seq is imported by the functions that use it: --help of the dataset
+# tools, which read the defaults here, need not load it.
 
 # Magenta melody_rnn extraction defaults.
 DEFAULT_MIN_BARS = 7
 DEFAULT_MAX_STEPS = 512
 DEFAULT_MIN_UNIQUE_PITCHES = 5
 DEFAULT_GAP_BARS = 1.0
-# note_seq's tempo for a sequence without one.
-DEFAULT_QPM = constants.DEFAULT_QUARTERS_PER_MINUTE
 # Why a NoteSequence is refused before it is expanded: see MAX_INPUT_NOTES,
 # MAX_INPUT_STEPS.
 INPUT_TOO_MANY_NOTES = 'too_many_notes'
@@ -77,6 +72,20 @@ MAX_FAILED_FILES_LISTED = 10
 # with a reason.
 MAX_INPUT_NOTES = 1 << 16
 MAX_INPUT_STEPS = 1 << 18
+
+
+def _default_qpm():
+  """note_seq's tempo for a sequence without one (`DEFAULT_QPM`)."""
+  from note_seq import constants  # pylint: disable=g-import-not-at-top
+  return constants.DEFAULT_QUARTERS_PER_MINUTE
+
+
+def __getattr__(name):
+  # DEFAULT_QPM comes from note_seq, which is imported when first used:
+  # --help of the dataset tools, which read the defaults here, loads none.
+  if name == 'DEFAULT_QPM':
+    return _default_qpm()
+  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,6 +300,11 @@ def extract_melodies(quantized_sequence, options=MelodyOptions()):
     events_lib.NonIntegerStepsPerBarError: the time signature gives a
       fractional number of steps per bar.
   """
+  # pylint: disable=g-import-not-at-top
+  from note_seq import melodies_lib
+  from note_seq import sequences_lib
+  from note_seq.protobuf import music_pb2
+  # pylint: enable=g-import-not-at-top
   sequences_lib.assert_is_relative_quantized_sequence(quantized_sequence)
   stats = DatasetStats()
   melodies = []
@@ -428,6 +442,7 @@ def quantize_pieces(sequence, steps_per_quarter=encoding.STEPS_PER_QUARTER):
     (pieces, skipped): quantized NoteSequences, and a Counter of reasons for
     pieces that could not be quantized.
   """
+  from note_seq import sequences_lib  # pylint: disable=g-import-not-at-top
   skipped = collections.Counter()
   pieces = []
   for piece in sequences_lib.split_note_sequence_on_time_changes(sequence):
@@ -460,7 +475,7 @@ def sequence_steps(sequence, steps_per_quarter=encoding.STEPS_PER_QUARTER):
     float number of steps (inf or nan for non-finite times or tempos).
   """
   end = max((n.end_time for n in sequence.notes), default=0.0)
-  time_s, qpm, steps = 0.0, DEFAULT_QPM, 0.0
+  time_s, qpm, steps = 0.0, _default_qpm(), 0.0
   for tempo in sorted(sequence.tempos, key=lambda t: t.time):
     if not tempo.time < end:
       break
@@ -504,6 +519,7 @@ def note_sequence_to_class_sequences(sequence, options=MelodyOptions()):
     [0, 38), one per sixteenth note, in C major within [48, 84)) and a
     `DatasetStats` counting this one sequence.
   """
+  from note_seq import events_lib  # pylint: disable=g-import-not-at-top
   stats = DatasetStats(sequences=1)
   if not sequence.notes:
     stats.sequences_skipped[SEQUENCE_NO_NOTES] += 1

@@ -16,12 +16,10 @@ import os
 import re
 import warnings
 
-from note_seq import abc_parser
-from note_seq import midi_io
-from note_seq.protobuf import music_pb2
-
 from note_rnn import encoding
 from note_rnn import melody_pipeline
+# note_seq is imported by the functions that use it: --help of the dataset
+# tools, which import this module, need not load it.
 
 # Input kinds, chosen by file extension (compared in lower case).
 KIND_MIDI = 'midi'
@@ -241,6 +239,7 @@ def midi_bound_reason(data):
 
 def _read_midi(data):
   """(NoteSequence, None) from MIDI bytes, or (None, failure reason)."""
+  from note_seq import midi_io  # pylint: disable=g-import-not-at-top
   too_big = midi_bound_reason(data)
   if too_big:
     return None, too_big
@@ -325,6 +324,7 @@ def process_file(source, options=melody_pipeline.MelodyOptions()):
     (`MAX_INPUT_BYTES`, `midi_bound_reason`, `input_bound_reason`) or has
     no notes is counted in `stats.files_failed` with its reason.
   """
+  from note_seq import abc_parser  # pylint: disable=g-import-not-at-top
   stats = melody_pipeline.DatasetStats()
   sequences = []
   if source.kind not in (KIND_MIDI, KIND_ABC):
@@ -395,6 +395,7 @@ def process_records(records, options=melody_pipeline.MelodyOptions()):
   Returns:
     `TaskResult` over all records.
   """
+  from note_seq.protobuf import music_pb2  # pylint: disable=g-import-not-at-top
   stats = melody_pipeline.DatasetStats()
   melodies = []
   for key, serialized in records:

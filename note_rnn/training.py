@@ -28,19 +28,17 @@ import sys
 import time
 
 from absl import logging
-from google.protobuf import message as protobuf_message
-import keras
 import numpy as np
-import tensorflow as tf
 
 from note_rnn import encoding
 from note_rnn import event_log
 from note_rnn import hparams as hparams_lib
-from note_rnn import model as model_lib
 from note_rnn import outputs
-from note_rnn import sequence_example_io
 from note_rnn import training_checkpoints as ckpt
 from note_rnn import training_steps
+# TensorFlow, Keras, the model and the TFRecord reader are imported by the
+# functions that use them: note_rnn_train --help, which reads the defaults
+# here, need not load TensorFlow.
 
 # Seed of a new run when none is given.
 DEFAULT_SEED = 0
@@ -105,6 +103,11 @@ def check_sequence_example_file(path, name='sequence_example_file'):
       unreadable or damaged, a record is not a melody SequenceExample, or
       the file holds no record.
   """
+  # pylint: disable=g-import-not-at-top
+  from google.protobuf import message as protobuf_message
+  import tensorflow as tf
+  from note_rnn import sequence_example_io
+  # pylint: enable=g-import-not-at-top
   if not path or not os.path.isfile(path):
     raise TrainingError(f'{name} not found: {path!r}')
   where = f'{name} {path}'
@@ -258,6 +261,7 @@ def train(sequence_example_file, run_dir, num_training_steps,
     ValueError: bad hparams (unknown names are listed) or arguments.
     FileNotFoundError, note_rnn.CheckpointError: unusable init_checkpoint.
   """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   start_time = time.monotonic()
   run_dir = os.fspath(run_dir)
   sequence_example_file = os.fspath(sequence_example_file)
@@ -356,6 +360,11 @@ class _Run:
 
   def __init__(self, model, state, run_dir, checkpoint, num_training_steps,
                log_every_n, start_time):
+    # pylint: disable=g-import-not-at-top
+    import keras
+    import tensorflow as tf
+    from note_rnn import sequence_example_io
+    # pylint: enable=g-import-not-at-top
     hp = model.hparams
     self.model, self.state, self.run_dir = model, state, run_dir
     self.num_training_steps = num_training_steps
@@ -419,6 +428,7 @@ class _Run:
 
   def log_progress(self):
     """Logs a progress line and writes the training scalars."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
     state = self.state
     now = time.monotonic()
     rate = (state.step - self.log_step) / max(now - self.log_time, 1e-9)
@@ -448,6 +458,7 @@ class _Run:
 
   def evaluate(self, eval_file):
     """Evaluates, records the result and keeps `best/` up to date."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
     state, model = self.state, self.model
     result = evaluate(model, eval_file)
     self.last_eval = result
@@ -496,6 +507,7 @@ class _Run:
     Args:
       quiet: log a failure instead of raising it (an error is on its way).
     """
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
     for writer in self.writers.values():
       try:
         writer.close()
@@ -554,6 +566,10 @@ def _window_metrics(window):
 
 def _start(hparams, seed, optimizer, sequence_example_file, init_checkpoint):
   """Model and state of a new run."""
+  # pylint: disable=g-import-not-at-top
+  import keras
+  from note_rnn import model as model_lib
+  # pylint: enable=g-import-not-at-top
   seed = DEFAULT_SEED if seed is None else int(seed)
   if init_checkpoint:
     loaded = model_lib.NoteRNN.load(init_checkpoint)

@@ -28,14 +28,19 @@ import json
 import os
 import shutil
 import tempfile
+import typing
 
 from absl import logging
 import numpy as np
 
 from note_rnn import hparams as hparams_lib
-from note_rnn import model as model_lib
 from note_rnn import outputs
 from note_rnn import training_steps
+
+# The model (and with it TensorFlow) is imported by the functions that use
+# it: --help of the tools that read the names here need not load TensorFlow.
+if typing.TYPE_CHECKING:
+  from note_rnn import model as model_lib
 
 # Names inside run_dir.
 CHECKPOINT_DIR = 'checkpoint'
@@ -116,7 +121,7 @@ class Checkpoint:
 
   path: str
   state: TrainingState
-  model: model_lib.NoteRNN
+  model: 'model_lib.NoteRNN'
   optimizer_arrays: dict
 
 
@@ -258,6 +263,7 @@ def read_checkpoint(checkpoint_dir):
   Raises:
     TrainingError: a file is missing or damaged; the message names it.
   """
+  from note_rnn import model as model_lib  # pylint: disable=g-import-not-at-top
   # pylint: disable=broad-except
   state_path = os.path.join(checkpoint_dir, TRAINING_STATE_FILE)
   try:

@@ -26,12 +26,12 @@ every name here is re-exported there.
 import math
 import weakref
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from note_rnn import encoding
-from note_rnn import sequence_example_io
+# TensorFlow, Keras and the TFRecord reader are imported by the functions
+# that use them: --help of the tools that read the names here need not load
+# TensorFlow.
 
 # Optimizer names accepted by `make_optimizer` and `training.train`.
 OPTIMIZER_ADAGRAD = 'adagrad'
@@ -60,6 +60,7 @@ def loss_weights(lengths, num_time_steps, skip_first_n_losses):
   Returns:
     float32 [B, T]: 1.0 where skip_first_n_losses <= t < lengths[b], else 0.
   """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   real = tf.sequence_mask(lengths, num_time_steps)
   late = tf.range(num_time_steps) >= tf.cast(skip_first_n_losses, tf.int32)
   return tf.cast(tf.logical_and(real, late[tf.newaxis, :]), tf.float32)
@@ -76,6 +77,7 @@ def step_losses(logits, labels):
     (cross_entropy float32 [B, T] in nats, correct float32 [B, T] 1.0 where
     argmax(logits) == label).
   """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   labels = tf.cast(labels, tf.int64)
   cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(
       labels=labels, logits=logits)
@@ -85,6 +87,7 @@ def step_losses(logits, labels):
 
 def l2_penalty(model):
   """Sum over the weight matrices (not biases) of ||W||^2 / 2 (scalar)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return tf.add_n([tf.nn.l2_loss(v) for v in weight_matrices(model)])
 
 
@@ -100,6 +103,7 @@ def learning_rate_schedule(hparams):
   With `exponentially_decay_learning_rate`: initial_learning_rate *
   decay_rate ** floor(step / decay_steps); otherwise `learning_rate`.
   """
+  import keras  # pylint: disable=g-import-not-at-top
   if hparams.exponentially_decay_learning_rate:
     return keras.optimizers.schedules.ExponentialDecay(
         hparams.initial_learning_rate, hparams.decay_steps,
@@ -118,6 +122,7 @@ def make_optimizer(hparams, name=DEFAULT_OPTIMIZER):
     keras.optimizers.Optimizer (not yet built). Gradient clipping is done by
     the train step, not by the optimizer.
   """
+  import keras  # pylint: disable=g-import-not-at-top
   rate = learning_rate_schedule(hparams)
   if name == OPTIMIZER_ADAGRAD:
     return keras.optimizers.Adagrad(
@@ -137,11 +142,14 @@ def current_learning_rate(optimizer, step):
 
 # --- Compiled steps ----------------------------------------------------------
 
-_BATCH_SIGNATURE = (
-    tf.TensorSpec([None, None, encoding.NUM_CLASSES], tf.float32),  # inputs
-    tf.TensorSpec([None, None], tf.int64),  # labels
-    tf.TensorSpec([None], tf.int32),  # lengths
-)
+def _batch_signature():
+  """The input signature of the compiled steps: inputs, labels, lengths."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return (
+      tf.TensorSpec([None, None, encoding.NUM_CLASSES], tf.float32),  # inputs
+      tf.TensorSpec([None, None], tf.int64),  # labels
+      tf.TensorSpec([None], tf.int32),  # lengths
+  )
 
 
 def make_train_step(model, optimizer):
@@ -158,11 +166,12 @@ def make_train_step(model, optimizer):
     model: NoteRNN (its hparams give skip_first_n_losses, l2_reg, clip_norm).
     optimizer: Keras optimizer; built here on the model's variables.
   """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   hparams = model.hparams
   variables = list(model.trainable_variables)
   optimizer.build(variables)
 
-  @tf.function(input_signature=_BATCH_SIGNATURE)
+  @tf.function(input_signature=_batch_signature())
   def train_step(inputs, labels, lengths):
     with tf.GradientTape() as tape:
       logits, _ = model.sequence_logits(inputs, lengths=lengths)
@@ -196,12 +205,13 @@ _EVAL_FUNCTIONS = weakref.WeakKeyDictionary()
 
 def _eval_function(model):
   """Compiled batch statistics of `model`: float64 [6] sums (see below)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   function = _EVAL_FUNCTIONS.get(model)
   if function is None:
     # A weak reference, so that the cache entry does not keep `model` alive.
     model_ref = weakref.ref(model)
 
-    @tf.function(input_signature=_BATCH_SIGNATURE +
+    @tf.function(input_signature=_batch_signature() +
                  (tf.TensorSpec([], tf.int32),))
     def function(inputs, labels, lengths, skip_first_n_losses):
       logits, _ = model_ref().sequence_logits(inputs, lengths=lengths)
@@ -274,6 +284,10 @@ def evaluate(model, sequence_example_file, batch_size=None,
     FileNotFoundError: a file is missing.
     TrainingError: the file holds no melody.
   """
+  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from note_rnn import sequence_example_io
+  # pylint: enable=g-import-not-at-top
   hparams = model.hparams
   batch_size = batch_size or hparams.batch_size
   if skip_first_n_losses is None:

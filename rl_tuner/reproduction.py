@@ -14,16 +14,15 @@ import logging
 import os
 import time
 
-import matplotlib
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from note_rnn import encoding
 from note_rnn import generation
-from rl_tuner import rl_tuner_eval_metrics as metrics
 from rl_tuner import settings as settings_lib
 from rl_tuner import train_run
+# Matplotlib and the evaluation metrics are imported by the functions that
+# use them: rl_tuner_reproduce --help, which reads the defaults here, loads
+# neither.
 
 # Algorithm -> flag file of its paper settings, inside the configs folder.
 CONFIG_FILES = {
@@ -41,6 +40,8 @@ NUM_SAMPLE_MELODIES = 3
 
 
 def _write_json(path, value):
+  # pylint: disable-next=g-import-not-at-top
+  from rl_tuner import rl_tuner_eval_metrics as metrics
   encoding.write_file_atomically(
       path, (metrics.table1_to_json(value) + '\n').encode())
 
@@ -106,6 +107,8 @@ def evaluate_models(algorithms, output_dir, configs_dir, overrides,
   Returns:
     dict model -> {'table1', 'stat_dict', 'history', 'samples', 'seconds'}.
   """
+  # pylint: disable-next=g-import-not-at-top
+  from rl_tuner import rl_tuner_eval_metrics as metrics
   results = {}
   base = run_settings('q', configs_dir, dict(
       overrides, output_dir=os.path.join(output_dir, 'note_rnn')))
@@ -142,6 +145,11 @@ def plot_figure2(results, output_dir):
              'Average log p(a|s) per note (Reward RNN)'),
             ('music_theory', 'figure2b_music_theory.png',
              'Average music-theory reward per note (x reward_scaler)'))
+  # pylint: disable=g-import-not-at-top
+  import matplotlib
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+  # pylint: enable=g-import-not-at-top
   paths = []
   for key, name, ylabel in panels:
     figure, axes = plt.subplots(figsize=(7, 4.5))
@@ -186,6 +194,8 @@ def write_samples(results, output_dir):
 
 def write_table(results, output_dir, compare_with_original_code):
   """table1.json and table1.md; returns the markdown."""
+  # pylint: disable-next=g-import-not-at-top
+  from rl_tuner import rl_tuner_eval_metrics as metrics
   columns = {TITLES.get(m, m): r['table1'] for m, r in results.items()}
   references = ([metrics.ORIGINAL_CODE_TABLE1] if compare_with_original_code
                 else None)
