@@ -23,6 +23,8 @@ setuptools.setup(
         'scipy>=1.11',
         'matplotlib>=3.8',
         'tensorboard>=2.20',
+        # BLAS on one thread around the numpy acting path (note_rnn.lstm_cell).
+        'threadpoolctl>=3.1',
     ],
     extras_require={
         # pytest-xdist: the suite runs on every core (pytest.ini).

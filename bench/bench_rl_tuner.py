@@ -1,15 +1,22 @@
-r"""Measures the RL Tuner's speed on this machine; prints figures and ratios.
+r"""Measures the RL Tuner's speed on this machine, in one run; prints figures.
 
   python bench/bench_rl_tuner.py [--checkpoint=rl_tuner_note_rnn.ckpt]
 
-Everything is measured in one run, side by side: environment steps/s while
-training at the paper's replay ratio (minibatch 32 every 5 environment steps)
-for B = 1 and larger numbers of parallel melodies, gradient updates/s, the
-latency of one action, and compositions/s of generation plus statistics.
-Without --checkpoint a randomly initialised Note RNN of the paper's size
-(one LSTM layer of 100) is used; speed does not depend on the weights.
-The original code's figures on this kind of machine (ORIGINAL.md) are
-printed beside them for reference.
+Measured in this run, side by side:
+  * one action (both networks' step for one melody): the numpy acting path
+    (production) and the TensorFlow `act` it replaced (the old path);
+  * one gradient update of a minibatch of 32;
+  * environment steps/s while training at the paper's replay ratio (32
+    samples every 5 environment steps) for each --parallel B, with the numpy
+    acting path and with the old TensorFlow one; the replay buffer is filled
+    to its capacity first, so the figures are a steady state, not an empty
+    buffer;
+  * compositions/s of generation plus statistics (Table 1's work).
+The original code's figures are printed once, labelled as recorded on a
+machine like this (../shared/ORIGINAL.md), never as a ratio measured here.
+A machine-speed probe (a pure-Python loop) is printed first: this machine's
+speed varies several-fold from day to day, so figures from different days
+compare only through it.
 """
 
 import os
@@ -24,28 +31,46 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np
+import tensorflow as tf
 
+from note_rnn import lstm_cell
+from rl_tuner import dqn
 from rl_tuner import dqn_hparams
 from rl_tuner import rl_tuner
 from rl_tuner import rl_tuner_eval_metrics
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_string('checkpoint', '', 'Note RNN checkpoint (default: a '
-                    'random-init 1x100 LSTM).')
+                    'random-init 1x100 LSTM, the paper\'s size).')
 flags.DEFINE_list('parallel', ['1', '16', '64'],
                   'Numbers of parallel melodies to time.')
-flags.DEFINE_integer('train_steps', 20000,
+flags.DEFINE_integer('train_steps', 10000,
                      'Environment steps timed per setting (after warm-up).')
 flags.DEFINE_integer('num_compositions', 20000,
                      'Compositions for the generation + statistics timing.')
+flags.DEFINE_bool('old_path', True, 'Also time the old TensorFlow acting '
+                  'path.')
 flags.DEFINE_integer('seed', 0, 'Seed.')
 FLAGS = flags.FLAGS
 
-# The original code on a 2-vCPU CPU (ORIGINAL.md, "Speed of the original").
-ORIGINAL_ENV_STEPS_PER_S = 490.0
-ORIGINAL_ACT_MS = 0.9
-ORIGINAL_UPDATE_MS = 3.75
-ORIGINAL_COMPOSITIONS_PER_S = 100 / 2.8
+# The original code on a 2-vCPU CPU, recorded in ../shared/ORIGINAL.md
+# ("Speed of the original"); not measured by this script.
+RECORDED_ORIGINAL = {
+    'env_steps_per_s': 1250.0,  # short runs, start-up evaluation excluded
+    'act_ms': 0.34,
+    'update_ms': 1.23,
+    'compositions_per_s': 85.0,
+}
+
+
+def machine_probe_ms():
+  """Milliseconds of sum(range(10**6)), best of 5: the day's CPU speed."""
+  best = float('inf')
+  for _ in range(5):
+    start = time.perf_counter()
+    sum(range(10**6))
+    best = min(best, time.perf_counter() - start)
+  return 1000.0 * best
 
 
 def make_tuner(output_dir, batch):
@@ -63,41 +88,91 @@ def make_tuner(output_dir, batch):
   return tuner
 
 
-def time_training(batch, steps, output_dir):
-  """Environment steps/s and gradient updates/s at the paper's ratio."""
+def use_tensorflow_acting(tuner):
+  """Makes `tuner` act through the old TensorFlow path (`learner.act`)."""
+  learner = tuner.learner
+  call = learner.act.get_concrete_function()
+
+  def act(observations, q_state, reward_state):
+    outputs = call(tf.constant(observations, tf.int32),
+                   tf.constant(q_state, tf.float32),
+                   tf.constant(reward_state, tf.float32))
+    return tuple(t.numpy() for t in outputs)
+  learner.act_numpy = act
+
+
+def fill_replay(tuner):
+  """Fills the replay buffer to capacity with transitions of real shape."""
+  buffer = tuner.experience
+  rng = np.random.default_rng(FLAGS.seed)
+  chunk = 10000
+  q_size = tuner.q_network.state_size
+  r_size = tuner.reward_rnn.state_size
+  while buffer.add_count < buffer.capacity:
+    n = min(chunk, buffer.capacity - buffer.add_count)
+    buffer.add_batch(
+        observation=rng.integers(0, 38, n), action=rng.integers(0, 38, n),
+        new_observation=rng.integers(0, 38, n),
+        reward=rng.normal(size=n).astype(np.float32),
+        state=rng.normal(size=(n, q_size)).astype(np.float32),
+        new_state=rng.normal(size=(n, q_size)).astype(np.float32),
+        new_reward_state=rng.normal(size=(n, r_size)).astype(np.float32))
+
+
+def time_training(batch, steps, output_dir, old_path):
+  """Environment steps/s at the paper's ratio, replay full."""
   tuner = make_tuner(output_dir, batch)
+  if old_path:
+    use_tensorflow_acting(tuner)
   tuner.evaluate_model()  # Counts as done; train() will not evaluate again.
-  tuner.train(num_steps=max(2000, 4 * batch * 32), exploration_period=10**6)
-  start_steps, start_updates = tuner.env_steps, tuner.iteration
+  fill_replay(tuner)
+  tuner.train(num_steps=max(1000, 8 * batch * 32), exploration_period=10**6)
   start = time.perf_counter()
+  start_steps = tuner.env_steps
   tuner.train(num_steps=steps, exploration_period=10**6)
   elapsed = time.perf_counter() - start
-  return ((tuner.env_steps - start_steps) / elapsed,
-          (tuner.iteration - start_updates) / elapsed, tuner)
+  return (tuner.env_steps - start_steps) / elapsed, tuner
 
 
-def time_action(tuner, repeats=2000):
-  """Milliseconds per `action` call on one observation."""
-  observation = tuner.prime_internal_models()
-  for _ in range(50):
-    tuner.action(observation, 0, enable_random=False)
-  start = time.perf_counter()
-  for _ in range(repeats):
-    tuner.action(observation, 0, enable_random=False)
-  return 1000.0 * (time.perf_counter() - start) / repeats
+def time_act(tuner, repeats=3000):
+  """Milliseconds per act of one melody (both networks), best of 3."""
+  learner = tuner.learner
+  observations = np.array([14])
+  q_state = np.zeros((1, tuner.q_network.state_size), np.float32)
+  r_state = np.zeros((1, tuner.reward_rnn.state_size), np.float32)
+  best = float('inf')
+  for _ in range(3):
+    start = time.perf_counter()
+    for _ in range(repeats):
+      learner.act_numpy(observations, q_state, r_state)
+    best = min(best, (time.perf_counter() - start) / repeats)
+  return 1000.0 * best
 
 
-def time_update(tuner, repeats=500):
-  """Milliseconds per gradient update of a minibatch of 32."""
+def time_update(tuner, learner, per_call, repeats=300):
+  """Milliseconds per gradient update of a minibatch of 32 (replay full),
+  with `per_call` updates in one call (B = 16 takes ~3 per beat)."""
   hp = tuner.dqn_hparams
-  tuner.num_times_train_called = 0
-  calls = repeats * hp.train_every_nth
-  start_updates = tuner.iteration
+  indices = np.stack([tuner.experience.sample_indices(hp.minibatch_size,
+                                                      tuner.rng)
+                      for _ in range(per_call)])
+  minibatch = tuner.experience.gather(indices)
+  learner.train_steps_numpy(minibatch)  # Traced (and compiled) here.
   start = time.perf_counter()
-  for _ in range(calls):
-    tuner.training_step()
-  elapsed = time.perf_counter() - start
-  return 1000.0 * elapsed / max(tuner.iteration - start_updates, 1)
+  for _ in range(repeats // per_call):
+    learner.train_steps_numpy(minibatch)
+  return 1000.0 * (time.perf_counter() - start) / (
+      repeats // per_call * per_call)
+
+
+def xla_learner(tuner):
+  """A learner like the tuner's (copied networks) compiled with XLA."""
+  learner = tuner.learner
+  return dqn.DQNLearner(
+      learner.algorithm_name,
+      *[net.clone(name=net.name) for net in
+        (learner.q_network, learner.target_q_network, learner.reward_rnn)],
+      learner.hparams, jit_compile=True)
 
 
 def time_generation(tuner, num_compositions):
@@ -106,51 +181,58 @@ def time_generation(tuner, num_compositions):
   generated = time.perf_counter()
   rl_tuner_eval_metrics.compute_composition_stats_for_compositions(
       compositions)
-  done = time.perf_counter()
-  return generated - start, done - generated
+  return generated - start, time.perf_counter() - generated
 
 
 def main(argv):
   del argv
   print(f'RL Tuner benchmark; {os.cpu_count()} CPUs; checkpoint: '
-        f'{FLAGS.checkpoint or "random-init 1x100 LSTM"}')
+        f'{FLAGS.checkpoint or "random-init 1x100 LSTM"}; machine probe '
+        f'(sum(range(10**6))): {machine_probe_ms():.1f} ms')
   with tempfile.TemporaryDirectory() as tmp:
-    rates = {}
-    tuner_b1 = None
+    tuners = {}
     for value in FLAGS.parallel:
       batch = int(value)
-      rate, updates, tuner = time_training(
-          batch, FLAGS.train_steps, os.path.join(tmp, f'b{batch}'))
-      rates[batch] = rate
-      if batch == 1:
-        tuner_b1 = tuner
-      print(f'train B={batch:3d}: {rate:8.0f} env steps/s, {updates:7.0f} '
-            f'gradient updates/s (32 samples each)')
-    base = rates.get(1)
-    if base:
-      for batch, rate in rates.items():
-        print(f'  ratio B={batch} / B=1: {rate / base:5.2f}x; vs the '
-              f'original ({ORIGINAL_ENV_STEPS_PER_S:.0f}/s): '
-              f'{rate / ORIGINAL_ENV_STEPS_PER_S:5.2f}x')
-    tuner = tuner_b1 or make_tuner(os.path.join(tmp, 'act'), 1)
-    act_ms = time_action(tuner)
-    update_ms = time_update(tuner)
-    print(f'action latency: {act_ms:.3f} ms (original {ORIGINAL_ACT_MS} ms, '
-          f'{ORIGINAL_ACT_MS / act_ms:.1f}x)')
-    print(f'gradient update: {update_ms:.3f} ms (original '
-          f'{ORIGINAL_UPDATE_MS} ms, {ORIGINAL_UPDATE_MS / update_ms:.1f}x)')
-    start = time.perf_counter()
-    tuner.evaluate_model()
-    print(f'evaluation of {tuner.num_eval_compositions} compositions: '
-          f'{time.perf_counter() - start:.3f} s')
+      rate, tuners[batch] = time_training(
+          batch, FLAGS.train_steps, os.path.join(tmp, f'b{batch}'), False)
+      line = f'train B={batch:3d}: {rate:8.0f} env steps/s'
+      if FLAGS.old_path:
+        old, _ = time_training(batch, FLAGS.train_steps,
+                               os.path.join(tmp, f'old{batch}'), True)
+        line += (f'   old TensorFlow acting: {old:8.0f}/s   '
+                 f'{rate / old:5.2f}x')
+      print(line, flush=True)
+    tuner = tuners.get(1) or make_tuner(os.path.join(tmp, 'act'), 1)
+    with lstm_cell.single_threaded_blas():  # As train() and compose() do.
+      act_ms = time_act(tuner)
+    line = f'act, one melody: {act_ms:.3f} ms'
+    if FLAGS.old_path:
+      old_tuner = make_tuner(os.path.join(tmp, 'old_act'), 1)
+      use_tensorflow_acting(old_tuner)
+      old_act_ms = time_act(old_tuner)
+      line += (f'   old TensorFlow acting: {old_act_ms:.3f} ms   '
+               f'{old_act_ms / act_ms:5.2f}x')
+    print(line)
+    fill_replay(tuner)
+    compiled = xla_learner(tuner)
+    for per_call in (1, 4):
+      plain_ms = time_update(tuner, tuner.learner, per_call)
+      xla_ms = time_update(tuner, compiled, per_call)
+      print(f'gradient update of 32, {per_call} per call: {plain_ms:.3f} ms; '
+            f'compiled with XLA: {xla_ms:.3f} ms   '
+            f'{plain_ms / xla_ms:5.2f}x')
     generate_s, stats_s = time_generation(tuner, FLAGS.num_compositions)
     per_s = FLAGS.num_compositions / (generate_s + stats_s)
     print(f'generation + statistics of {FLAGS.num_compositions} '
           f'compositions: {generate_s:.2f} s + {stats_s:.2f} s = '
           f'{per_s:.0f} compositions/s; 100,000 would take '
-          f'{100000 / per_s:.1f} s (original '
-          f'{100000 / ORIGINAL_COMPOSITIONS_PER_S:.0f} s, '
-          f'{per_s / ORIGINAL_COMPOSITIONS_PER_S:.0f}x)')
+          f'{100000 / per_s:.1f} s')
+  r = RECORDED_ORIGINAL
+  print(f'The original code, recorded on a machine like this '
+        f'(../shared/ORIGINAL.md), not measured in this run: '
+        f'{r["env_steps_per_s"]:.0f} env steps/s (short runs), act '
+        f'{r["act_ms"]} ms, update {r["update_ms"]} ms, '
+        f'{r["compositions_per_s"]:.0f} compositions/s.')
 
 
 if __name__ == '__main__':

@@ -11,7 +11,9 @@ sequence share the same cell equations and run inside `tf.function`:
   logits = h'_last_layer @ dense_kernel + dense_bias
 
 This is Keras' LSTMCell (sigmoid recurrent activation, tanh activation) and,
-with the forget bias folded into `bias`, the original TF1 LSTMCell.
+with the forget bias folded into `bias`, the original TF1 LSTMCell. The
+equations are stated once, in `lstm_cell`, which also runs them with numpy
+for the RL Tuner's acting path.
 
 State: one float32 vector per melody, [batch, state_size], holding each
 layer's [c, h] in layer order (the original `state_is_tuple=False` layout;
@@ -30,6 +32,7 @@ import tensorflow as tf
 from note_rnn import checkpoint_import
 from note_rnn import encoding
 from note_rnn import hparams as hparams_lib
+from note_rnn import lstm_cell
 
 CheckpointError = checkpoint_import.CheckpointError
 
@@ -181,6 +184,16 @@ class NoteRNN(tf.Module):
     """
     return self._step_fn(_float32(inputs), _float32(state))
 
+  def step_ops(self, inputs, state):
+    """`step` as plain TensorFlow ops, for use inside another tf.function.
+
+    Calling the compiled `step` from a function compiled with XLA made XLA
+    treat the minibatch and the target network's weights as compile-time
+    constants and compile again on every call (seconds each); these ops are
+    inlined instead. Same arguments and results as `step` (float32).
+    """
+    return self._step(inputs, state)
+
   def sequence_logits(self, inputs, state=None, lengths=None):
     """Runs the network over whole sequences.
 
@@ -237,7 +250,7 @@ class NoteRNN(tf.Module):
     return logits, tf.concat(final_state, axis=-1)
 
   def _logits(self, h):
-    return tf.matmul(h, self._dense.kernel) + self._dense.bias
+    return lstm_cell.logits(_TF_OPS, h, self._dense.kernel, self._dense.bias)
 
   # --- Copies --------------------------------------------------------------
 
@@ -398,13 +411,15 @@ def _float32(value):
   return value if value.dtype == tf.float32 else tf.cast(value, tf.float32)
 
 
+# The cell equations (lstm_cell) computed with TensorFlow ops.
+_TF_OPS = lstm_cell.ArrayOps(
+    matmul=tf.matmul, sigmoid=tf.sigmoid, tanh=tf.tanh,
+    split4=lambda z: tf.split(z, 4, axis=-1))
+
+
 def _lstm_update(projected, c, h, recurrent_kernel):
   """One LSTM step; projected = x @ kernel + bias, [B, 4u]. Returns (c, h)."""
-  z = projected + tf.matmul(h, recurrent_kernel)
-  i, f, g, o = tf.split(z, 4, axis=-1)
-  c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-  h = tf.sigmoid(o) * tf.tanh(c)
-  return c, h
+  return lstm_cell.lstm_update(_TF_OPS, projected, c, h, recurrent_kernel)
 
 
 def _run_layer(projected, c, h, recurrent_kernel, mask):

@@ -17,8 +17,11 @@ G(s, .) + Reward RNN logits (argmax and softmax equal those of G + log p).
 
 import collections
 
+import numpy as np
+import scipy.special
 import tensorflow as tf
 
+from note_rnn import lstm_cell
 from rl_tuner import rl_tuner_ops
 
 
@@ -77,12 +80,15 @@ def td_targets(algorithm, rewards, next_q, reward_log_probs, discount):
   return tf.stop_gradient(targets), tf.stop_gradient(values)
 
 
+# Most melodies `act_numpy` steps with numpy; more go through TensorFlow.
+NUMPY_ACTING_MAX_BATCH = 64
+
 TrainStepOutput = collections.namedtuple(
     'TrainStepOutput', ['loss', 'td_errors', 'mean_target_value'])
 
 
 class DQNLearner:
-  """Compiled acting and training steps over three Note RNNs.
+  """Acting (numpy) and compiled training steps over three Note RNNs.
 
   Attributes:
     q_network, target_q_network, reward_rnn: `note_rnn.NoteRNN`s.
@@ -90,7 +96,11 @@ class DQNLearner:
   """
 
   def __init__(self, algorithm_name, q_network, target_q_network, reward_rnn,
-               hparams):
+               hparams, jit_compile=False):
+    """Args: jit_compile: compile the gradient steps with XLA (off by
+    default: on a 2-core CPU it saves ~25% per update only when several
+    updates run in one call, and costs seconds of compiling per process;
+    bench/bench_rl_tuner.py measures both)."""
     self.algorithm_name, self.algorithm = get_algorithm(algorithm_name)
     self.q_network = q_network
     self.target_q_network = target_q_network
@@ -112,21 +122,56 @@ class DQNLearner:
     self.act = tf.function(self._act,
                            input_signature=[notes, q_states, r_states])
     self.train_step = tf.function(self._train_step,
-                                  input_signature=transition)
+                                  input_signature=transition,
+                                  jit_compile=jit_compile)
     self.train_steps = tf.function(self._train_steps,
-                                   input_signature=stacked)
-    # Calling the concrete functions skips the argument dispatch of
+                                   input_signature=stacked,
+                                   jit_compile=jit_compile)
+    # Calling the concrete function skips the argument dispatch of
     # tf.function, about half of a small call's overhead on a CPU.
-    self._act_call = self.act.get_concrete_function()
     self._train_steps_call = self.train_steps.get_concrete_function()
+    self._act_call = self.act.get_concrete_function()
+    # The acting path: numpy copies of the two networks' weights, stepped by
+    # the same cell equations (note_rnn.lstm_cell).
+    self._q_numpy = lstm_cell.NumpyNoteRNN(q_network)
+    self._reward_numpy = lstm_cell.NumpyNoteRNN(reward_rnn)
+
+  def sync_acting_weights(self):
+    """Reads both networks' weights into the acting path again.
+
+    The learner does this itself after its gradient steps; callers do it
+    after changing weights any other way (restoring a checkpoint, assigning
+    variables) and at the start of every public operation.
+    """
+    self._q_numpy.read_weights()
+    self._reward_numpy.read_weights()
 
   def act_numpy(self, observations, q_state, reward_state):
-    """`act` on numpy arrays; returns its five outputs as numpy arrays."""
-    outputs = self._act_call(
-        tf.constant(observations, tf.int32),
-        tf.constant(q_state, tf.float32),
-        tf.constant(reward_state, tf.float32))
-    return tuple(t.numpy() for t in outputs)
+    """`act` on numpy arrays, for B melodies.
+
+    Same arguments and outputs as `act`, as float32 numpy arrays. Up to
+    NUMPY_ACTING_MAX_BATCH melodies are stepped with numpy from the weights
+    last read (`sync_acting_weights`), which costs a few tens of
+    microseconds instead of TensorFlow's per-call floor; more melodies go
+    through the compiled `act`, whose fused multi-threaded kernels win
+    there (measured on 2 cores: numpy faster at B = 64, slower from 128).
+    """
+    observations = np.asarray(observations)
+    if len(observations) > NUMPY_ACTING_MAX_BATCH:
+      outputs = self._act_call(tf.constant(observations, tf.int32),
+                               tf.constant(q_state, tf.float32),
+                               tf.constant(reward_state, tf.float32))
+      return tuple(t.numpy() for t in outputs)
+    q_values, new_q_state = self._q_numpy.step(observations, q_state)
+    reward_logits, new_reward_state = self._reward_numpy.step(observations,
+                                                              reward_state)
+    policy_scores = q_values
+    if self.algorithm.acts_with_prior:
+      policy_scores = q_values + reward_logits
+    reward_log_probs = reward_logits - scipy.special.logsumexp(
+        reward_logits, axis=-1, keepdims=True)
+    return (policy_scores, reward_logits, reward_log_probs, new_q_state,
+            new_reward_state)
 
   def train_steps_numpy(self, minibatches):
     """Runs K gradient steps in one call.
@@ -144,6 +189,7 @@ class DQNLearner:
             for name in ('observation', 'state', 'action', 'reward',
                          'new_observation', 'new_state', 'new_reward_state')]
     losses, values = self._train_steps_call(*args)
+    self._q_numpy.read_weights()
     return losses.numpy(), values.numpy()
 
   def _act(self, observations, q_state, reward_state):
@@ -161,8 +207,8 @@ class DQNLearner:
       new_reward_state [B, Sr].
     """
     inputs = tf.one_hot(observations, self.num_actions, dtype=tf.float32)
-    q_values, new_q_state = self.q_network.step(inputs, q_state)
-    reward_logits, new_reward_state = self.reward_rnn.step(
+    q_values, new_q_state = self.q_network.step_ops(inputs, q_state)
+    reward_logits, new_reward_state = self.reward_rnn.step_ops(
         inputs, reward_state)
     policy_scores = q_values
     if self.algorithm.acts_with_prior:
@@ -183,11 +229,12 @@ class DQNLearner:
     """
     hp = self.hparams
     next_inputs = tf.one_hot(new_observation, self.num_actions)
-    next_q, _ = self.target_q_network.step(next_inputs, new_state)
+    next_q, _ = self.target_q_network.step_ops(next_inputs, new_state)
     reward_log_probs = None
     if self.algorithm.needs_prior_in_target:
       # The Reward RNN is frozen: its output is a constant of the target.
-      prior_logits, _ = self.reward_rnn.step(next_inputs, new_reward_state)
+      prior_logits, _ = self.reward_rnn.step_ops(next_inputs,
+                                                 new_reward_state)
       reward_log_probs = tf.nn.log_softmax(prior_logits, axis=-1)
     targets, values = td_targets(self.algorithm, reward, next_q,
                                  reward_log_probs, hp.discount_rate)
@@ -196,7 +243,7 @@ class DQNLearner:
     inputs = tf.one_hot(observation, self.num_actions)
     action_mask = tf.one_hot(action, self.num_actions)
     with tf.GradientTape() as tape:
-      q_values, _ = self.q_network.step(inputs, state)
+      q_values, _ = self.q_network.step_ops(inputs, state)
       q_taken = tf.reduce_sum(q_values * action_mask, axis=-1)
       td_errors = q_taken - targets
       loss = tf.reduce_mean(tf.square(td_errors))

@@ -5,6 +5,7 @@ class defaults, the `rl_tuner_train` command-line defaults, and the values the
 paper reports. Each is a named preset here instead of magic numbers.
 """
 
+import collections.abc
 import dataclasses
 
 
@@ -110,6 +111,43 @@ class DQNHParams:
   @classmethod
   def from_dict(cls, values):
     return cls().replace(**values)
+
+
+def coerce(value):
+  """DQNHParams from what Magenta code passes as `dqn_hparams`.
+
+  Args:
+    value: a DQNHParams (returned as is); a dict of field values; an
+      object with a `values()` method giving such a dict (Magenta's
+      `tf_lib.HParams`, TF1's `tf.contrib.training.HParams`); or any object
+      with some of the fields as attributes (`types.SimpleNamespace`, an
+      argparse namespace: other attributes are ignored). Fields not given
+      take the class defaults (`default_dqn_hparams()`), so the original's
+      seven fields get the port's learning_rate 0.001 and clip_norm 5.
+
+  Returns:
+    DQNHParams.
+
+  Raises:
+    ValueError: a dict or HParams naming an unknown field, or a value out of
+      range.
+    TypeError: an object with none of the fields.
+  """
+  if isinstance(value, DQNHParams):
+    return value
+  if not isinstance(value, collections.abc.Mapping) and callable(
+      getattr(value, 'values', None)):
+    value = value.values()  # HParams.values(): dict of every hparam.
+  if isinstance(value, collections.abc.Mapping):
+    return DQNHParams.from_dict(dict(value))
+  names = [f.name for f in dataclasses.fields(DQNHParams)]
+  given = {name: getattr(value, name) for name in names
+           if hasattr(value, name)}
+  if not given:
+    raise TypeError(
+        f'dqn_hparams must be a DQNHParams, a dict or an object with DQN '
+        f'hparam attributes ({", ".join(names)}); got {value!r}')
+  return DQNHParams.from_dict(given)
 
 
 def default_dqn_hparams():

@@ -382,3 +382,66 @@ def test_train_step_and_act_are_not_retraced():
     observations = np.random.default_rng(seed).integers(0, NUM_CLASSES, 3)
     learner.act(tf.constant(observations, tf.int32), state, state)
   assert learner.act.experimental_get_tracing_count() == 1
+
+
+def _assert_numpy_act_equals_tf(learner, observations, q_state, r_state):
+  fast = learner.act_numpy(observations, q_state, r_state)
+  oracle = learner.act(tf.constant(observations, tf.int32), q_state, r_state)
+  for got, want in zip(fast, oracle):
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('name', sorted(dqn.ALGORITHMS))
+@pytest.mark.parametrize('batch', [1, 16, dqn.NUMPY_ACTING_MAX_BATCH + 1])
+def test_numpy_acting_path_equals_the_tensorflow_act(name, batch):
+  learner = _learner(name)
+  rng = np.random.default_rng(batch)
+  observations = rng.integers(0, NUM_CLASSES, batch)
+  q_state = rng.uniform(-0.5, 0.5, (batch, 2 * UNITS)).astype(np.float32)
+  r_state = rng.uniform(-0.5, 0.5, (batch, 2 * UNITS)).astype(np.float32)
+  _assert_numpy_act_equals_tf(learner, observations, q_state, r_state)
+  # Gradient steps through the learner move the acting path with them.
+  learner.train_steps_numpy({key: value[None] for key, value in
+                             _minibatch(1).items()})
+  _assert_numpy_act_equals_tf(learner, observations, q_state, r_state)
+
+
+def test_numpy_acting_path_two_layers_and_weight_changes():
+  hparams = note_rnn_hparams_lib.NoteRNNHParams(rnn_layer_sizes=(6, 5))
+  nets = [note_rnn_model.NoteRNN(hparams, seed=s, name=n)
+          for s, n in ((0, 'q'), (10, 'target'), (20, 'reward'))]
+  learner = dqn.DQNLearner('g', *nets, dqn_hparams_lib.DQNHParams(
+      minibatch_size=BATCH))
+  rng = np.random.default_rng(7)
+  observations = rng.integers(0, NUM_CLASSES, 4)
+  q_state = rng.uniform(-0.5, 0.5, (4, 22)).astype(np.float32)
+  r_state = rng.uniform(-0.5, 0.5, (4, 22)).astype(np.float32)
+  _assert_numpy_act_equals_tf(learner, observations, q_state, r_state)
+  # Weights assigned from outside are read at the next sync, not before.
+  before = learner.act_numpy(observations, q_state, r_state)[0]
+  nets[0].set_weights(_random_weights(nets[0], seed=3))
+  np.testing.assert_array_equal(
+      learner.act_numpy(observations, q_state, r_state)[0], before)
+  learner.sync_acting_weights()
+  _assert_numpy_act_equals_tf(learner, observations, q_state, r_state)
+
+
+def test_xla_compiled_updates_equal_the_plain_graph():
+  plain = _learner('g')
+  compiled = dqn.DQNLearner(
+      'g', *[net.clone(name=net.name) for net in
+             (plain.q_network, plain.target_q_network, plain.reward_rnn)],
+      plain.hparams, jit_compile=True)
+  minibatches = [_minibatch(seed) for seed in range(3)]
+  stacked = {key: np.stack([m[key] for m in minibatches])
+             for key in minibatches[0]}
+  for _ in range(2):  # The second call reuses the compiled program.
+    losses, values = plain.train_steps_numpy(stacked)
+    xla_losses, xla_values = compiled.train_steps_numpy(stacked)
+    np.testing.assert_allclose(xla_losses, losses, rtol=1e-5)
+    np.testing.assert_allclose(xla_values, values, rtol=1e-5, atol=1e-6)
+  assert compiled.train_steps.experimental_get_tracing_count() == 1
+  for a, b in zip(compiled.q_network.get_weights(),
+                  plain.q_network.get_weights()):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from note_rnn import encoding
 from note_rnn import hparams as note_rnn_hparams_lib
+from note_rnn import lstm_cell
 from note_rnn import model as note_rnn_model
 from rl_tuner import checkpointer
 from rl_tuner import dqn
@@ -51,6 +52,8 @@ EXPLORATION_MODES = rl_tuner_ops.EXPLORATION_MODES
 PRIMING_MODES = rl_tuner_ops.PRIMING_MODES
 NOTE_RNN_TYPES = rl_tuner_ops.NOTE_RNN_TYPES
 TRAIN_SEQUENCE_LENGTH = priming.TRAIN_SEQUENCE_LENGTH
+# The original's names of classes 0 and 1 (its labels; see music_theory).
+NOTE_OFF, NO_EVENT = 0, 1
 GENERATION_CHUNK = rollout.CHUNK
 CHECKPOINT_SUBDIR = checkpointer.SUBDIR
 CHECKPOINTS_TO_KEEP = checkpointer.KEEP
@@ -62,15 +65,18 @@ RLTunerError = settings_lib.UsageError
 primer_classes = priming.melody_pipeline.primer_classes
 sample_classes = policy.sample_classes
 get_next_file_name = rl_tuner_compat.get_next_file_name
+reload_files = rl_tuner_compat.reload_files
 plot_note_probabilities = plots.plot_note_probabilities
 
 
 class RLTuner(rl_tuner_compat.OriginalRewardMethods,
+              rl_tuner_compat.OriginalGraphNames,
               rl_tuner_outputs.OriginalOutputMethods):
   """Tunes a Note RNN by reinforcement learning (Q, Psi, G or pure RL).
 
   Attributes (the original's names):
-    q_network, target_q_network, reward_rnn: `note_rnn.NoteRNN`s.
+    q_network, target_q_network, reward_rnn: `note_rnn_loader.
+      NoteRNNLoader`s (NoteRNNs with the original loader's methods).
     experience: the replay buffer (`replay_buffer.ReplayBuffer`).
     composition, beat, composition_direction, leapt_from,
       steps_since_last_leap: the first melody in progress.
@@ -233,9 +239,8 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
       source = note_rnn_model.NoteRNN(
           hparams or note_rnn_hparams_lib.default_hparams(), seed=seed)
     self.note_rnn_hparams = source.hparams
-    self.q_network = source.clone(name='q_network')
-    self.target_q_network = source.clone(name='target_q_network')
-    self.reward_rnn = source.clone(name='reward_rnn')
+    self.q_network, self.target_q_network, self.reward_rnn = (
+        rl_tuner_compat.tuner_networks(self, source))
     self.learner = dqn.DQNLearner(self.algorithm, self.q_network,
                                   self.target_q_network, self.reward_rnn,
                                   self.dqn_hparams)
@@ -324,6 +329,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     if single:
       observations = np.repeat(observations, self.num_parallel_melodies)
     self.actions_executed_so_far += 1
+    self.learner.sync_acting_weights()  # Called from user loops: any change.
     scores, reward_logits, _, self._q_state, self._reward_state = (
         self.learner.act_numpy(observations, self._q_state,
                                self._reward_state))
@@ -333,13 +339,6 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
       return (policy.one_hot(actions[0]), policy.one_hot(next_obs[0]),
               reward_logits[0])
     return policy.one_hot(actions), policy.one_hot(next_obs), reward_logits
-
-  def get_reward_rnn_scores(self, observation, state):
-    """Reward RNN logits for one observation (one-hot [38]) and state."""
-    inputs = np.atleast_2d(np.asarray(observation, np.float32))
-    state = np.atleast_2d(np.asarray(state, np.float32))
-    logits, _ = self.reward_rnn.step(inputs, state)
-    return logits.numpy()[0]
 
   # --- Replay and learning -------------------------------------------------
 
@@ -442,9 +441,17 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
         so a resumed or repeated `train` continues the schedule.
       enable_random: False disables e-greedy exploration.
     """
-    batch = self.num_parallel_melodies
+    # Acting reads the weights as they are now (restored, assigned, ...);
+    # within the loop only the learner changes them, and re-reads them.
+    self.learner.sync_acting_weights()
     if self.env_steps == 0 and not self.eval_avg_reward:
       self.evaluate_model()
+    with lstm_cell.single_threaded_blas():
+      self._train_loop(num_steps, exploration_period, enable_random)
+
+  def _train_loop(self, num_steps, exploration_period, enable_random):
+    """`train` after the weights are read, with BLAS on one thread."""
+    batch = self.num_parallel_melodies
     # Epsilon anneals per environment step; actions are counted per beat.
     self._exploration_period = exploration_period / batch
     start_steps = self.env_steps

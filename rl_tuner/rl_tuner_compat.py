@@ -8,28 +8,118 @@ on `RLTuner`: each is a one-line call of the batched rule in
 `builtin_rewards` on the tuner's `MelodyEnv`, for melody 0. Setting a
 melody's notes of another length needs num_parallel_melodies == 1 (all
 melodies of the environment share one length).
+
+`OriginalGraphNames` answers the names of the original's TF1 graph: the
+hyperparameter constants and the optimizer are there under their names;
+placeholders, ops, the saver and the session raise `NotApplicableError`
+naming what to use instead. `reload_files` is the original module's
+notebook helper.
 """
 
 import dataclasses
-import os
+import importlib
 
 import numpy as np
 
 from rl_tuner import builtin_rewards as rules
 from rl_tuner import melody_env
+from rl_tuner import not_applicable
+from rl_tuner import note_rnn_loader
 from rl_tuner import policy
 from rl_tuner import priming
 from rl_tuner import rewards as reference
+from rl_tuner import rl_tuner_ops
+
+NotApplicableError = not_applicable.NotApplicableError
+
+# The modules the original's reload_files reloaded, by their port names, in
+# dependency order.
+RELOADED_MODULES = ('rl_tuner.rl_tuner_ops', 'rl_tuner.rl_tuner_eval_metrics',
+                    'rl_tuner.note_rnn_loader')
 
 
-def get_next_file_name(directory, prefix, extension):
-  """`directory/prefix.extension`, or prefix1, prefix2... if it exists."""
-  name = os.path.join(directory, f'{prefix}.{extension}')
-  i = 0
-  while os.path.exists(name):
-    i += 1
-    name = os.path.join(directory, f'{prefix}{i}.{extension}')
-  return name
+get_next_file_name = rl_tuner_ops.get_next_file_name
+
+
+def tuner_networks(tuner, source):
+  """note_rnn_loader.tuner_networks (looked up per call: reload_files)."""
+  return note_rnn_loader.tuner_networks(tuner, source)
+
+
+def reload_files():
+  """Reloads the loader, ops and eval-metrics modules (for notebooks).
+
+  As the original's: after editing those files, a notebook picks up the
+  new code without restarting. Tuners built before keep their networks.
+
+  Returns:
+    The reloaded modules.
+  """
+  return [importlib.reload(importlib.import_module(name))
+          for name in RELOADED_MODULES]
+
+
+_ACT = ('learner.act_numpy(observations, q_state, reward_state) or '
+        'action(observation)')
+_TRAIN = 'learner.train_steps_numpy(batch) or training_step()'
+# The original RLTuner's TF1 graph names -> what to use instead.
+GRAPH_NAMES = {
+    'graph': 'there is no TF1 graph; the networks are tf.Modules',
+    'session': 'there is no TF1 session; call the methods directly',
+    'saver': 'save_model(name) and restore_from_directory() save and '
+             'restore',
+    'reward_scores': 'get_reward_rnn_scores(observation, state) or ' + _ACT,
+    'action_scores': _ACT,
+    'action_softmax': 'policy.softmax of the scores ' + _ACT + ' gives',
+    'predicted_actions': _ACT,
+    'g_action_scores': _ACT + ' (g adds the Reward RNN logits)',
+    'next_action_scores': 'target_q_network.step(inputs, state)',
+    'rewards': 'collect_reward(obs, action, reward_scores)',
+    'target_vals': 'dqn.td_targets; target_val_list holds their means',
+    'g_normalizer': 'dqn.td_targets',
+    'future_rewards': 'dqn.td_targets',
+    'action_mask': _TRAIN,
+    'masked_action_scores': _TRAIN,
+    'prediction_error': 'training_step() returns the loss',
+    'params': 'q_network.trainable_variables',
+    'gradients': _TRAIN,
+    'train_op': _TRAIN,
+    'target_network_update': 'every gradient step ends with the soft '
+                             'target update (dqn.DQNLearner)',
+    'summarize': 'pass summary_writer (a tf.summary writer)',
+    'no_op1': 'nothing to run',
+}
+
+
+class OriginalGraphNames:
+  """The original's graph-era names (see module doc).
+
+  Expects `self.dqn_hparams` and `self.learner`.
+  """
+
+  @property
+  def discount_rate(self):
+    """gamma per note (float; the original's was a tf.constant)."""
+    return self.dqn_hparams.discount_rate
+
+  @property
+  def target_network_update_rate(self):
+    """eta of the soft target update (float)."""
+    return self.dqn_hparams.target_network_update_rate
+
+  @property
+  def optimizer(self):
+    """The Keras Adam optimizer of the Q-network."""
+    return self.learner.optimizer
+
+  def build_graph(self):
+    """Not applicable: the learner is built with the networks."""
+    raise NotApplicableError(
+        'RLTuner.build_graph built the TF1 graph; the networks and the '
+        'learner are built by initialize_internal_models_graph_session()')
+
+
+not_applicable.add_properties(OriginalGraphNames, GRAPH_NAMES, 'RLTuner')
 
 
 class _FirstMelodyNotes(list):
@@ -214,6 +304,24 @@ class OriginalRewardMethods:
     self.note_rnn_reward_last_n += float(parts.note_rnn[0])
     self.music_theory_reward_last_n += float(parts.music_theory[0])
     return float(parts.total[0])
+
+  def random_reward_shift_to_mean(self, reward):
+    """`reward` moved by 0 or 0.1 (drawn with equal odds) towards 0.5:
+    down if above 0.5, else up."""
+    shift = int(self.rng.integers(0, 2)) * 0.1
+    return reward - shift if reward > 0.5 else reward + shift
+
+  def reward_interval_diversity(self):
+    """The original's unfinished reward: does nothing, returns None."""
+    return None
+
+  def get_reward_rnn_scores(self, observation, state):
+    """Reward RNN logits [38] for one observation (one-hot [38]) and state
+    [state_size] or [1, state_size]."""
+    inputs = np.atleast_2d(np.asarray(observation, np.float32))
+    state = np.atleast_2d(np.asarray(state, np.float32))
+    logits, _ = self.reward_rnn.step(inputs, state)
+    return logits.numpy()[0]
 
   def reward_from_reward_rnn_scores(self, action, reward_scores):
     """log p(action) under the Reward RNN's logits [38]."""

@@ -12,11 +12,16 @@ Sections:
   * hyperparameter presets under the original names.
 """
 
+import os
+
 import numpy as np
 
 from note_rnn import encoding
 from note_rnn import hparams as note_rnn_hparams
 from rl_tuner import dqn_hparams
+from rl_tuner import not_applicable
+
+NotApplicableError = not_applicable.NotApplicableError
 
 # ---------------------------------------------------------------------------
 # Encoding constants.
@@ -31,6 +36,16 @@ MAX_NOTE = encoding.MAX_NOTE
 # Semitones in an octave; a class's pitch class is (class - 2) % 12 with
 # 0 = C.
 SEMITONES_PER_OCTAVE = 12
+# MIDI pitch of class NUM_SPECIAL_EVENTS (the original's name).
+INITIAL_MIDI_VALUE = encoding.MIN_NOTE
+# Key melodies were transposed to by the data pipeline (0: C).
+TRANSPOSE_TO_KEY = encoding.TRANSPOSE_TO_KEY
+# Tempo of written MIDI files, quarter notes per minute.
+DEFAULT_QPM = encoding.DEFAULT_QPM
+# Melodies per Note RNN training batch (the original's default).
+BATCH_SIZE = note_rnn_hparams.NoteRNNHParams.batch_size
+# The original's TF1 collection name of LSTM states (unused here).
+LSTM_STATE_NAME = 'lstm'
 
 # ---------------------------------------------------------------------------
 # Music-theory constants of the original reward functions (C major).
@@ -284,6 +299,76 @@ def make_onehot(int_list, one_hot_length):
   onehot = np.zeros((ints.size, one_hot_length))
   onehot[np.arange(ints.size), ints] = 1.0
   return onehot
+
+
+def sample_softmax(softmax_vect, rng=None):
+  """Draws a class from probabilities [num_classes].
+
+  Args:
+    softmax_vect: probabilities (need not sum exactly to 1).
+    rng: numpy Generator; default a fresh unseeded one.
+
+  Returns:
+    int class index.
+  """
+  from rl_tuner import policy  # pylint: disable=g-import-not-at-top
+  rng = rng if rng is not None else np.random.default_rng()
+  probabilities = np.asarray(softmax_vect, np.float64).reshape(1, -1)
+  return int(policy.sample_classes(probabilities, rng)[0])
+
+
+def log_sum_exp(xs):
+  """log(sum(exp(xs))) over the last axis, computed stably.
+
+  Args:
+    xs: array [..., n].
+
+  Returns:
+    float64 array [...] (the original's was a TF1 op).
+  """
+  xs = np.asarray(xs, np.float64)
+  maxes = np.max(xs, axis=-1, keepdims=True)
+  return maxes[..., 0] + np.log(np.sum(np.exp(xs - maxes), axis=-1))
+
+
+def get_next_file_name(directory, prefix, extension):
+  """`directory/prefix.extension`, or prefix1, prefix2... if it exists."""
+  name = os.path.join(directory, f'{prefix}.{extension}')
+  i = 0
+  while os.path.exists(name):
+    i += 1
+    name = os.path.join(directory, f'{prefix}{i}.{extension}')
+  return name
+
+
+def get_inner_scope(scope_str):
+  """A variable name without its outermost scope: 'a/b/c:0' -> 'b/c:0'."""
+  return scope_str[scope_str.find('/') + 1:]
+
+
+def trim_variable_postfixes(scope_str):
+  """A TF1 variable name without its ':N' output index: 'a/b:0' -> 'a/b'.
+
+  Like the original, the last character is dropped when there is no ':'.
+  """
+  return scope_str[:scope_str.find(':')]
+
+
+def get_variable_names(graph=None, scope=None):
+  """Not applicable: there are no TF1 graphs."""
+  del graph, scope
+  raise NotApplicableError(
+      'rl_tuner_ops.get_variable_names read a TF1 graph; a network lists its '
+      'weights as network.variable_names and network.variables')
+
+
+def make_rnn_cell(rnn_layer_sizes=None, state_is_tuple=False):
+  """Not applicable: the LSTM is note_rnn.model.NoteRNN."""
+  del rnn_layer_sizes, state_is_tuple
+  raise NotApplicableError(
+      'rl_tuner_ops.make_rnn_cell built a TF1 MultiRNNCell; build the '
+      'network as note_rnn.model.NoteRNN(hparams) (or '
+      'rl_tuner.note_rnn_loader.NoteRNNLoader)')
 
 
 # ---------------------------------------------------------------------------

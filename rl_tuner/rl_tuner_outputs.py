@@ -48,6 +48,9 @@ class OriginalOutputMethods:
         # When the checkpoint was taken (time.time()): TensorBoard points
         # logged later are dropped on resume.
         'saved_wall_time': time.time(),
+        # The step the original named this checkpoint by (its pointer's).
+        checkpointer.ORIGINAL_STEP_KEY:
+            len(self.rewards_batched) * self.output_every_nth,
         **self.history.to_state(),
     }
 
@@ -57,12 +60,28 @@ class OriginalOutputMethods:
     Writes the replay transitions added since the last checkpoint
     (`replay_store`), then `<directory>/checkpoints/<name>-<env_steps>/`
     atomically; keeps the newest CHECKPOINTS_TO_KEEP (and the replay they
-    need); the reward histories are in its training state. Returns the
-    checkpoint directory.
+    need); the reward histories are in its training state. Next to
+    `<directory>/<save_name>` (save_path by default), a pointer file
+    `<save_name>-<step>.pointer` per kept checkpoint names it where the
+    original wrote its files (see `checkpointer`).
+
+    Args:
+      name: checkpoint name stem. As in the original, the checkpoint goes to
+        `os.path.join(directory, name)`: a name with a folder in it moves
+        it there, and a name ending in a separator (the original notebook's
+        `save_model(SAVE_PATH, name)`) names that folder and takes the
+        algorithm as its stem.
+      directory: default output_dir.
+
+    Returns:
+      The checkpoint directory.
     """
+    directory, name = os.path.split(
+        os.path.join(directory or self.output_dir, name))
+    name = name or self.algorithm
     if self.summary_writer is not None:
       self.summary_writer.flush()  # What is logged so far precedes the save.
-    root = checkpointer.checkpoint_root(directory or self.output_dir)
+    root = checkpointer.checkpoint_root(directory)
     replay_store.save(self.experience, root)
     final = checkpointer.save(self._checkpoint, root, name, self.env_steps,
                               self._training_state())
@@ -70,6 +89,7 @@ class OriginalOutputMethods:
     replay_store.prune(
         root, checkpointer.read_state(oldest).get('replay_add_count', 0),
         self.experience.capacity)
+    checkpointer.sync_pointers(root, os.path.join(directory, self.save_name))
     return final
 
   def save_stored_rewards(self, file_name, directory=None):
@@ -94,10 +114,12 @@ class OriginalOutputMethods:
     starts its melodies afresh.
 
     Args:
-      directory: the output directory of a run (default output_dir), or a
-        checkpoint directory itself.
+      directory: the output directory of a run (default output_dir), a
+        checkpoint directory itself, or a pointer file.
       checkpoint_name: a checkpoint directory name inside
-        `<directory>/checkpoints`; default: the newest.
+        `<directory>/checkpoints` ('q-32'), or the original's name next to
+        save_path ('rl_tuner.ckpt-30', read through its pointer file);
+        default: the newest.
       reward_file_name: optional .npz history file (the original's format)
         to load instead of the checkpoint's own histories.
       restore_replay: also refill the replay buffer (not needed to compose).

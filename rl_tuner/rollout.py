@@ -8,6 +8,7 @@ exploration, every step taken by a `MelodyEnv`.
 
 import numpy as np
 
+from note_rnn import lstm_cell
 from rl_tuner import melody_env
 from rl_tuner import policy
 
@@ -37,6 +38,15 @@ def compose(learner, primer, config, num_compositions, length, rng,
     [T, N] (each term summed, before the reward_scaler); with
     record_probabilities, 'probabilities' float64 [N, L, 38].
   """
+  learner.sync_acting_weights()  # Whatever changed the weights before.
+  with lstm_cell.single_threaded_blas():
+    return _compose(learner, primer, config, num_compositions, length, rng,
+                    sample, reward_set, record_probabilities)
+
+
+def _compose(learner, primer, config, num_compositions, length, rng, sample,
+             reward_set, record_probabilities):
+  """`compose` after the weights are read, with BLAS on one thread."""
   observations, q_state, reward_state = primer.prime(num_compositions, rng)
   env = melody_env.MelodyEnv(
       num_compositions, config,

@@ -186,9 +186,12 @@ def from_arguments(arguments):
 
   Arguments named like a setting become it (None: the setting's default,
   except seed, where None means unseeded); note_rnn_hparams counts when it
-  is a string, reward_weights may be a dict.
+  is a string, reward_weights may be a dict. Without a dqn_preset the DQN
+  hyperparameters are the original class's defaults ('class_defaults',
+  discount 0.95), not the command line's.
   """
   given = dict(arguments)
+  given.setdefault('dqn_preset', 'class_defaults')
   if not isinstance(given.get('note_rnn_hparams'), str):
     given['note_rnn_hparams'] = None
   weights = given.get('reward_weights')
@@ -390,8 +393,8 @@ def resolve(settings, dqn_hparams=None, music_theory_config=None,
       dqn_hparams = dqn_hparams_lib.PRESETS[settings.dqn_preset]().replace(
           **{name: getattr(settings, name) for name in DQN_FIELDS
              if getattr(settings, name) is not None})
-    elif isinstance(dqn_hparams, dict):
-      dqn_hparams = dqn_hparams_lib.DQNHParams.from_dict(dqn_hparams)
+    else:  # A DQNHParams, dict, HParams or object with the field names.
+      dqn_hparams = dqn_hparams_lib.coerce(dqn_hparams)
     if music_theory_config is None:
       music_theory_config = music_theory.MusicTheoryConfig.for_key(
           settings.key, settings.key_mode, labels=settings.labels)
