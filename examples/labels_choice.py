@@ -41,16 +41,6 @@ from rl_tuner import train_run
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('output_dir', None, 'Where the figures, piano rolls and '
-                    'MIDI go (runs are trained into <output_dir>/runs).')
-flags.DEFINE_string('original_run', '', 'A finished quickstart run with '
-                    '--labels=original to reuse (default: train one).')
-flags.DEFINE_string('encoding_run', '', 'A finished quickstart run with '
-                    '--labels=encoding to reuse (default: train one).')
-flags.DEFINE_integer('num_melodies', 2000, 'Melodies composed per model.')
-flags.DEFINE_integer('seed', 0, 'Seed of the training runs and of the '
-                     'composing.')
-
 LABELS = ('original', 'encoding')
 NUM_SAMPLES = 8
 TABLE_ROWS = ('note_onsets', 'leading_silent_steps', 'mean_note_length',
@@ -166,5 +156,19 @@ def main(argv):
       markdown(results, FLAGS.num_melodies).encode())
 
 
+def define_flags():
+  """The script's flags (defined only when it runs, so tests can import it)."""
+  flags.DEFINE_string('output_dir', None, 'Where the figures, piano rolls and '
+                      'MIDI go (runs are trained into <output_dir>/runs).')
+  flags.DEFINE_string('original_run', '', 'A finished quickstart run with '
+                      '--labels=original to reuse (default: train one).')
+  flags.DEFINE_string('encoding_run', '', 'A finished quickstart run with '
+                      '--labels=encoding to reuse (default: train one).')
+  flags.DEFINE_integer('num_melodies', 2000, 'Melodies composed per model.')
+  flags.DEFINE_integer('seed', 0, 'Seed of the training runs and of the '
+                       'composing.')
+
+
 if __name__ == '__main__':
+  define_flags()
   script_setup.run(main)
