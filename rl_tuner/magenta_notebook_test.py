@@ -5,8 +5,8 @@ magenta/magenta commit 128b1067 (its last version there; it later moved to
 magenta-demos), in order. Replaced, and nothing else:
   * imports: `magenta.models.rl_tuner` is `rl_tuner`; Python 2's builtin
     `reload` is `importlib.reload`;
-  * SAVE_PATH ("/tmp/rl_tuner/") is a temporary folder (trailing slash
-    kept);
+  * SAVE_PATH (a fixed folder under the system's temp directory in the
+    notebook) is this test's temporary folder (trailing slash kept);
   * `tf.contrib.training.HParams(...)` (gone from TensorFlow 2) is a
     `types.SimpleNamespace` with the same seven fields;
   * the sizes: OUTPUT_EVERY_NTH 50000 -> 100, train(num_steps=1000000,
@@ -37,7 +37,7 @@ CELLS = (
     # 1
     'from rl_tuner import rl_tuner\n'
     'from rl_tuner import rl_tuner_ops\n',
-    # 2 (was "/tmp/rl_tuner/")
+    # 2 (was a fixed folder under the system's temp directory)
     '# Place to save your model checkpoints and compositions\n'
     'SAVE_PATH = NOTEBOOK_DIR + "/"\n',
     # 3 (OUTPUT_EVERY_NTH was 50000)
