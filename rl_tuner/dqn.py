@@ -18,7 +18,6 @@ G(s, .) + Reward RNN logits (argmax and softmax equal those of G + log p).
 import collections
 
 import numpy as np
-import scipy.special
 import tensorflow as tf
 
 from note_rnn import lstm_cell
@@ -168,10 +167,7 @@ class DQNLearner:
     policy_scores = q_values
     if self.algorithm.acts_with_prior:
       policy_scores = q_values + reward_logits
-    reward_log_probs = reward_logits - scipy.special.logsumexp(
-        reward_logits, axis=-1, keepdims=True)
-    return (policy_scores, reward_logits, reward_log_probs, new_q_state,
-            new_reward_state)
+    return policy_scores, reward_logits, new_q_state, new_reward_state
 
   def train_steps_numpy(self, minibatches):
     """Runs K gradient steps in one call.
@@ -202,9 +198,9 @@ class DQNLearner:
 
     Returns:
       policy_scores [B, A] (what the policy maximises or samples from),
-      reward_logits [B, A] (Reward RNN logits), reward_log_probs [B, A]
-      (their log softmax, log p(a|s)), new_q_state [B, Sq],
-      new_reward_state [B, Sr].
+      reward_logits [B, A] (Reward RNN logits; the environment takes log
+      p(a|s) from them in float64), new_q_state [B, Sq], new_reward_state
+      [B, Sr].
     """
     inputs = tf.one_hot(observations, self.num_actions, dtype=tf.float32)
     q_values, new_q_state = self.q_network.step_ops(inputs, q_state)
@@ -213,9 +209,7 @@ class DQNLearner:
     policy_scores = q_values
     if self.algorithm.acts_with_prior:
       policy_scores = q_values + reward_logits
-    reward_log_probs = tf.nn.log_softmax(reward_logits, axis=-1)
-    return (policy_scores, reward_logits, reward_log_probs, new_q_state,
-            new_reward_state)
+    return policy_scores, reward_logits, new_q_state, new_reward_state
 
   def _train_step(self, observation, state, action, reward, new_observation,
                   new_state, new_reward_state):

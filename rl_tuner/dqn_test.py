@@ -358,7 +358,7 @@ def test_act_scores_are_q_or_g_plus_prior_logits(name):
   observations = rng.integers(0, NUM_CLASSES, 3).astype(np.int32)
   q_state = rng.uniform(-0.5, 0.5, (3, 2 * UNITS)).astype(np.float32)
   r_state = rng.uniform(-0.5, 0.5, (3, 2 * UNITS)).astype(np.float32)
-  scores, reward_logits, _, new_q, new_r = learner.act(
+  scores, reward_logits, new_q, new_r = learner.act(
       tf.constant(observations), q_state, r_state)
   q_values, q_next = _numpy_step(learner.q_network.get_weights(),
                                  observations, q_state)

@@ -330,7 +330,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
       observations = np.repeat(observations, self.num_parallel_melodies)
     self.actions_executed_so_far += 1
     self.learner.sync_acting_weights()  # Called from user loops: any change.
-    scores, reward_logits, _, self._q_state, self._reward_state = (
+    scores, reward_logits, self._q_state, self._reward_state = (
         self.learner.act_numpy(observations, self._q_state,
                                self._reward_state))
     actions, next_obs = self._choose_actions(
@@ -414,7 +414,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     """
     observations = self.env.previous
     q_state = self._q_state
-    scores, reward_logits, _, new_q_state, new_reward_state = (
+    scores, reward_logits, new_q_state, new_reward_state = (
         self.learner.act_numpy(observations, q_state, self._reward_state))
     self.actions_executed_so_far += 1
     actions, next_obs = self._choose_actions(

@@ -84,6 +84,8 @@ COUNT_KEYS = (
     'num_high_unique', 'num_low_unique')
 # Counts beyond the original's dictionary (rhythm).
 EXTRA_COUNT_KEYS = ('num_note_onsets', 'num_leading_silent_steps')
+# Every per-composition statistic, in the stat_dict's order.
+PER_COMPOSITION_KEYS = AUTOCORRELATION_KEYS + COUNT_KEYS + EXTRA_COUNT_KEYS
 # Compositions processed together; bounds memory and keeps arrays in cache.
 DEFAULT_CHUNK_SIZE = 4096
 
@@ -206,7 +208,7 @@ def compute_composition_stats_for_compositions(
   chunks = [_chunk_stats(compositions[start:start + chunk_size], config,
                          tonic_note)
             for start in range(0, len(compositions), chunk_size)]
-  names = AUTOCORRELATION_KEYS + COUNT_KEYS + EXTRA_COUNT_KEYS
+  names = PER_COMPOSITION_KEYS
   if chunks:
     per_comp = {name: np.concatenate([c[name] for c in chunks])
                 for name in names}
@@ -270,7 +272,7 @@ def compute_composition_stats_reference(
   rows = [_reference_composition_stats([int(n) for n in notes], config,
                                        tonic_note)
           for notes in compositions]
-  names = AUTOCORRELATION_KEYS + COUNT_KEYS + EXTRA_COUNT_KEYS
+  names = PER_COMPOSITION_KEYS
   per_comp = {name: np.array([row[name] for row in rows],
                              np.float64 if name in AUTOCORRELATION_KEYS
                              else np.int64)

@@ -61,7 +61,7 @@ def _compose(learner, primer, config, num_compositions, length, rng, sample,
     result['probabilities'] = np.zeros(
         (num_compositions, length, primer.num_actions))
   for t in range(length):
-    scores, reward_logits, _, q_state, reward_state = learner.act_numpy(
+    scores, reward_logits, q_state, reward_state = learner.act_numpy(
         observations, q_state, reward_state)
     if sample or record_probabilities:
       probabilities = policy.softmax(scores)
