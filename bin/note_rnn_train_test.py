@@ -213,14 +213,7 @@ def test_main_disk_full_is_one_line_and_resumable(tool, data, tmp_path,
 
 
 # Runs the tool, SIGKILLing itself right after training step $KILL_AT_STEP.
-_KILLED_RUN = """
-import importlib.util, os, signal, sys
-script = sys.argv[1]
-sys.argv = [script] + sys.argv[2:]
-sys.path.insert(0, os.path.dirname(script))
-spec = importlib.util.spec_from_file_location('tool_under_test', script)
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+_KILLED_RUN = script_testing.LOAD_TOOL_IN_CHILD + """
 run_class = module.training._Run
 train_one_step = run_class.train_one_step
 def killed_after(run):

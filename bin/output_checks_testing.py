@@ -18,6 +18,8 @@ import tempfile
 
 import pytest
 
+import script_testing
+
 NOBODY = 65534
 # Exit status of the child when it cannot become nobody.
 _CANNOT_SETUID = 77
@@ -25,14 +27,7 @@ _CANNOT_SETUID = 77
 _NOISE_PREFIXES = ('I0000', 'W0000', 'E0000')
 _NOISE_TEXT = ('cuda', 'oneDNN', 'TF_ENABLE', 'absl::InitializeLog')
 
-_DROP_AND_RUN = """
-import importlib.util, os, sys
-script = sys.argv[1]
-sys.argv = [script] + sys.argv[2:]
-sys.path.insert(0, os.path.dirname(script))
-spec = importlib.util.spec_from_file_location('tool_under_test', script)
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+_DROP_AND_RUN = script_testing.LOAD_TOOL_IN_CHILD + """
 from absl import app
 try:
   os.setgroups([])

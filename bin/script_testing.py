@@ -7,6 +7,19 @@ from absl import flags
 
 FLAGS = flags.FLAGS
 
+# Start of a `python -c` child that loads the tool sys.argv[1] as `module`
+# (its arguments then sys.argv[2:]) without running it; the caller appends
+# what to change and how to run it.
+LOAD_TOOL_IN_CHILD = """
+import importlib.util, os, signal, sys
+script = sys.argv[1]
+sys.argv = [script] + sys.argv[2:]
+sys.path.insert(0, os.path.dirname(script))
+spec = importlib.util.spec_from_file_location('tool_under_test', script)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+"""
+
 
 @contextlib.contextmanager
 def isolated_script(path, name):
