@@ -28,6 +28,7 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 
 from note_rnn import corpus  # pylint: disable=g-import-not-at-top
+from note_rnn import corpus_sources  # pylint: disable=g-import-not-at-top
 from note_rnn import dataset_runner  # pylint: disable=g-import-not-at-top
 from note_rnn import outputs  # pylint: disable=g-import-not-at-top
 
@@ -36,7 +37,7 @@ TOOL = 'note_rnn_build_corpus'
 EXIT_USAGE = script_setup.EXIT_USAGE
 # Errors whose message is the user's answer (one line, exit 2); OutputError
 # and Music21NotInstalledError are among them.
-USAGE_ERRORS = (ValueError, FileNotFoundError, corpus.Music21NotInstalledError,
+USAGE_ERRORS = (ValueError, FileNotFoundError, corpus_sources.Music21NotInstalledError,
                 outputs.OutputError)
 
 # The importable entry point, re-exported for callers of this script.
@@ -47,9 +48,9 @@ flags.DEFINE_string(
     'Folder for training_melodies.tfrecord and eval_melodies.tfrecord '
     '(created if missing; existing files are replaced).')
 flags.DEFINE_list(
-    'collections', list(corpus.DEFAULT_COLLECTIONS),
+    'collections', list(corpus_sources.DEFAULT_COLLECTIONS),
     'Comma-separated music21 corpus folders to read; known: '
-    f'{", ".join(sorted(corpus.COLLECTIONS))}.')
+    f'{", ".join(sorted(corpus_sources.COLLECTIONS))}.')
 flags.DEFINE_boolean(
     'include_essen', False,
     'Also read essenFolksong (about 8,500 tunes). Its licence allows '
@@ -108,7 +109,7 @@ def _validate_flags():
   if FLAGS.corpus_dir and not os.path.isdir(FLAGS.corpus_dir):
     return f'--corpus_dir={FLAGS.corpus_dir} is not a folder'
   try:
-    corpus.resolve_collections(FLAGS.collections, FLAGS.include_essen)
+    corpus_sources.resolve_collections(FLAGS.collections, FLAGS.include_essen)
   except ValueError as e:
     return f'--collections: {e}'
   return None

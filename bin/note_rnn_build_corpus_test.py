@@ -19,6 +19,7 @@ import pytest
 import output_checks_testing
 import script_testing
 from note_rnn import corpus
+from note_rnn import corpus_sources
 from note_rnn import dataset_runner
 from note_rnn import outputs
 from note_rnn import sequence_example_io
@@ -205,7 +206,7 @@ def test_main_output_dir_that_is_a_file_fails_before_reading_the_corpus(
   target = tmp_path / 'file'
   target.write_text('data')
   output_dir = target / 'sub' if below else target
-  monkeypatch.setattr(corpus, 'discover_tunes', _must_not_read)
+  monkeypatch.setattr(corpus_sources, 'discover_tunes', _must_not_read)
   rc, out, err = _run_main(tool, _fake_argv(fake_corpus, output_dir), capsys)
   line = output_checks_testing.assert_one_line_error(
       rc, err, 'note_rnn_build_corpus', f'--output_dir={output_dir}')

@@ -2,33 +2,30 @@
 
 The `music21` package (the project's `corpus` extra) ships large ABC
 tunebooks and the Bach chorales in its `corpus/` folder. This module reads
-the collections in `COLLECTIONS`, turns every tune into a NoteSequence and
-runs it through the normal melody pipeline (`note_rnn.melody_pipeline`), so
-the output is the same `training_melodies.tfrecord` / `eval_melodies.tfrecord`
-pair that `bin/note_rnn_create_dataset.py` writes.
+the collections in `corpus_sources.COLLECTIONS`, turns every tune into a
+NoteSequence and runs it through the normal melody pipeline
+(`note_rnn.melody_pipeline`), so the output is the same
+`training_melodies.tfrecord` / `eval_melodies.tfrecord` pair that
+`bin/note_rnn_create_dataset.py` writes.
 
 Steps:
 
-1. `discover_tunes` lists the files of each collection in the installed
-   music21 (or any folder laid out like its `corpus/`) and splits ABC
-   tunebooks into tunes (`split_abc_tunebook`): a tune runs from its `X:`
-   line to the first empty line (ABC 2.1); the lines before the first `X:`
-   are the file header, given to every tune. Score files (the Bach chorales)
-   are one tune each. Tunes are sources: each goes whole to training or
-   evaluation.
+1. `corpus_sources.discover_tunes` lists the files of each collection and
+   splits ABC tunebooks into tunes; score files (the Bach chorales) are one
+   tune each. Tunes are sources: each goes whole to training or evaluation.
 2. Worker processes parse each tune (`parse_tune`) with note_seq's ABC
    parser and/or music21 (`--parser`): `auto` runs both, keeps music21's
    sequence (it reads ties, tuplets, chords, variant endings, pickups and
    multi-voice tunes, which note_seq rejects or ignores) and falls back to
    note_seq's where music21 fails. Both outcomes are counted per collection.
 3. A music21 part becomes a NoteSequence in two steps: `music21_part_events`
-   reads it into plain `NoteEvent`s (the only music21-dependent part) and
-   `events_to_note_sequence` builds the sequence from them: one melody line
-   (the first part; the soprano of a chorale), chords reduced to their top
-   note, tied notes merged, grace notes dropped, repeats expanded (as
-   played; written order where music21 cannot expand them), a pickup bar
-   shifted so bar lines fall on the time-signature grid, at a fixed
-   `DEFAULT_QPM` with one tempo event.
+   reads it into plain `note_events.NoteEvent`s (the only music21-dependent
+   part) and `note_events.events_to_note_sequence` builds the sequence from
+   them: one melody line (the first part; the soprano of a chorale), chords
+   reduced to their top note, tied notes merged, grace notes dropped,
+   repeats expanded (as played; written order where music21 cannot expand
+   them), a pickup bar shifted so bar lines fall on the time-signature
+   grid, at a fixed `note_events.DEFAULT_QPM` with one tempo event.
 4. The same worker runs `melody_pipeline.note_sequence_to_class_sequences`
    on the sequence; `dataset_runner.write_dataset` splits by tune and
    writes the TFRecords. Same corpus, options and seed give byte-identical
@@ -41,12 +38,13 @@ import dataclasses
 import io
 import math
 import os
-import re
 import sys
 import warnings
 
+from note_rnn import corpus_sources
 from note_rnn import dataset_runner
 from note_rnn import melody_pipeline
+from note_rnn import note_events
 # note_seq is imported by the functions that use it (music21 already was):
 # note_rnn_build_corpus --help, which reads the defaults here, loads neither.
 
@@ -56,27 +54,16 @@ PARSER_NOTE_SEQ = 'note_seq'
 PARSER_MUSIC21 = 'music21'
 PARSERS = (PARSER_AUTO, PARSER_NOTE_SEQ, PARSER_MUSIC21)
 
-# Kinds of collection files.
-KIND_ABC = 'abc'
-KIND_SCORE = 'score'
-
-# Tempo of the NoteSequences built from music21 streams, quarter notes per
-# minute. Quantization is relative to quarter notes, so any fixed value
-# gives the same melodies; one tempo for the whole tune keeps the pipeline
-# from splitting it at tempo marks.
-DEFAULT_QPM = 120.0
-# Quarter lengths closer than this are the same time (tie merging).
-TIME_EPSILON_QL = 1e-6
 
 # Tunes sent to a worker process at once.
 TUNES_PER_TASK = 8
 
 # Melody extraction uses melody_pipeline's defaults (Magenta's), which suit
-# these folk tunes. Measured on the default collections (4,672 tunes, repeats expanded; counts +-1): min_bars
-# 7 keeps 4,685 melodies from 4,665 tunes; 4 keeps 4,701, 8 keeps 4,670, 16
-# keeps 4,222 (half the chorales drop); min_unique_pitches 3 keeps 4,690;
-# gap_bars 2 keeps 4,683; max_steps 512 truncates 1,267 melodies (1024:
-# 162).
+# these folk tunes. Measured on the default collections (4,672 tunes,
+# repeats expanded; counts +-1): min_bars 7 keeps 4,685 melodies from 4,665
+# tunes; 4 keeps 4,701, 8 keeps 4,670, 16 keeps 4,222 (half the chorales
+# drop); min_unique_pitches 3 keeps 4,690; gap_bars 2 keeps 4,683;
+# max_steps 512 truncates 1,267 melodies (1024: 162).
 
 # Why a tune gave no NoteSequence (prefixed with the parser, e.g.
 # 'note_seq:TupletError'; parse exceptions are named by their class).
@@ -85,626 +72,16 @@ REASON_UNSUPPORTED_FORMAT = 'unsupported_format'
 REASON_NO_PART = 'no_part'
 # DatasetStats.sequences_skipped reason for tunes no parser could read.
 SEQUENCE_TUNE_PARSE_ERROR = 'tune_parse_error'
-# DatasetStats.files_failed reasons: a file none of whose tunes parsed, an
-# ABC file without tunes (no X: line), one whose tunes all transcribe tunes
-# of earlier files (O'Neill's overlapping files).
+# DatasetStats.files_failed reason for a file none of whose tunes parsed.
 FILE_NO_TUNE_PARSED = 'no_tune_parsed'
-FILE_NO_TUNES = 'no_tunes'
-FILE_ONLY_DUPLICATES = 'only_duplicate_tunes'
-
-# Installing the extra that provides music21.
-INSTALL_HINT = "pip install -e '.[corpus]'"
-
-# NoteSequence key-signature modes (names of KeySignature.Mode values) by
-# music21 mode name.
-_MODES = {
-    'major': 'MAJOR',
-    'ionian': 'MAJOR',
-    'minor': 'MINOR',
-    'aeolian': 'MINOR',
-    'mixolydian': 'MIXOLYDIAN',
-    'dorian': 'DORIAN',
-    'phrygian': 'PHRYGIAN',
-    'lydian': 'LYDIAN',
-    'locrian': 'LOCRIAN',
-}
 
 
-def _default_velocity():
-  """MIDI velocity of every note (`DEFAULT_VELOCITY`): note_seq's ABC
-  parser's default, mf."""
-  from note_seq import abc_parser  # pylint: disable=g-import-not-at-top
-  return abc_parser.ABCTune.DECORATION_TO_VELOCITY['!mf!']
-
-
-def __getattr__(name):
-  # DEFAULT_VELOCITY comes from note_seq, which is imported when first used:
-  # note_rnn_build_corpus --help, which reads the defaults here, loads none.
-  if name == 'DEFAULT_VELOCITY':
-    return _default_velocity()
-  raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-
-
-class Music21NotInstalledError(ImportError):
-  """music21, which holds the corpus, is not installed."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Collection:
-  """One folder of music21's corpus.
-
-  Attributes:
-    name: folder name under music21's `corpus/`.
-    title: human-readable name.
-    kind: `KIND_ABC` (tunebooks) or `KIND_SCORE` (one piece per file).
-    extensions: file types read, lower case, in order of preference when
-      one piece exists in several (same name without extension).
-    license: licence of the encodings, as stated by music21.
-    non_commercial: True if the licence forbids commercial use; such
-      collections are read only when asked for explicitly.
-    dedupe_reference_numbers: True when several files transcribe the same
-      numbered tune (`X:`); the first in file order is kept.
-    melody_part: name of the part holding the melody (case-insensitive
-      prefix); the first part if empty or absent.
-  """
-  name: str
-  title: str
-  kind: str
-  extensions: tuple
-  license: str
-  non_commercial: bool = False
-  dedupe_reference_numbers: bool = False
-  melody_part: str = ''
-
-
-_MUSIC21_CORPUS_LICENSE = (
-    "music21 corpus/license.txt: distributed with the encoders' permission, "
-    'out of copyright in the US to the best of its authors\' knowledge; no '
-    'folder licence')
-
-COLLECTIONS = {
-    c.name: c for c in (
-        Collection(
-            'oneills1850', "O'Neill's Music of Ireland (1903)", KIND_ABC,
-            ('.abc',),
-            'tunes public domain (1903); ABC by volunteers (Z: fields); '
-            + _MUSIC21_CORPUS_LICENSE,
-            dedupe_reference_numbers=True),
-        Collection(
-            'ryansMammoth', "Ryan's Mammoth Collection (1883)", KIND_ABC,
-            ('.abc',),
-            'tunes public domain (1883); ABC by volunteers (Z: fields); '
-            + _MUSIC21_CORPUS_LICENSE),
-        Collection(
-            'airdsAirs', "Aird's Selection of Airs (1778-1803)", KIND_ABC,
-            ('.abc',),
-            'tunes public domain (1778-1803); ABC by Jack Campin; '
-            + _MUSIC21_CORPUS_LICENSE),
-        Collection(
-            'miscFolk', 'American fife tunes, Northumbrian Minstrelsy (1882)',
-            KIND_ABC, ('.abc',),
-            'tunes public domain; ABC by Jack Campin; '
-            + _MUSIC21_CORPUS_LICENSE),
-        Collection(
-            'bach', 'J. S. Bach chorales (soprano line)', KIND_SCORE,
-            ('.mxl', '.xml', '.krn'),
-            'compositions public domain; MusicXML encodings with no rights '
-            'field; the 3 Humdrum files (CCARH 1994, "refer to licensing '
-            'agreement") are shadowed by MusicXML copies and not read; '
-            + _MUSIC21_CORPUS_LICENSE,
-            melody_part='soprano'),
-        Collection(
-            'essenFolksong', 'Essen Folksong Collection', KIND_ABC,
-            ('.abc',),
-            'essenFolksong/license.txt: legal status unclear; permission for '
-            'NON-COMMERCIAL distribution and use in music21 only',
-            non_commercial=True),
-    )
-}
-DEFAULT_COLLECTIONS = ('oneills1850', 'ryansMammoth', 'airdsAirs',
-                       'miscFolk', 'bach')
-ESSEN = 'essenFolksong'
-
-
-# ---------------------------------------------------------------------------
-# music21 and its corpus folder.
-
-
-def import_music21():
-  """Imports music21.
-
-  Returns:
-    The `music21` module.
-
-  Raises:
-    Music21NotInstalledError: it is not installed (the message says how to
-      install it).
-  """
-  try:
-    # pylint: disable-next=g-import-not-at-top
-    import music21  # pytype: disable=import-error
-  except ImportError as e:
-    raise Music21NotInstalledError(
-        f'music21 is not installed ({e}); it holds the folk-tune corpus: '
-        f'{INSTALL_HINT}') from e
-  return music21
-
-
-def music21_corpus_dir():
-  """The `corpus/` folder of the installed music21 (raises if missing)."""
-  music21 = import_music21()
-  # pylint: disable-next=g-import-not-at-top
-  from music21 import corpus  # pytype: disable=import-error
-  del music21
-  return os.path.dirname(os.path.abspath(corpus.__file__))
-
-
-def resolve_collections(names, include_essen=False):
-  """Validates collection names and applies the Essen rule.
-
-  Args:
-    names: collection names (`COLLECTIONS` keys); duplicates are ignored.
-    include_essen: True allows (and adds) the non-commercial Essen
-      collection.
-
-  Returns:
-    Sorted tuple of names.
-
-  Raises:
-    ValueError: an unknown name, or a non-commercial collection named
-      without `include_essen`.
-  """
-  chosen = set(names)
-  unknown = sorted(chosen - set(COLLECTIONS))
-  if unknown:
-    raise ValueError(f'unknown collection(s) {", ".join(unknown)}; known: '
-                     f'{", ".join(sorted(COLLECTIONS))}')
-  if include_essen:
-    chosen.add(ESSEN)
-  restricted = sorted(n for n in chosen if COLLECTIONS[n].non_commercial)
-  if restricted and not include_essen:
-    raise ValueError(
-        f'{", ".join(restricted)} is licensed for non-commercial use only; '
-        'pass --include_essen to use it')
-  if not chosen:
-    raise ValueError('no collection chosen')
-  return tuple(sorted(chosen))
-
-
-# ---------------------------------------------------------------------------
-# Finding tunes.
-
-
-@dataclasses.dataclass(frozen=True)
-class Tune:
-  """One tune to parse.
-
-  Attributes:
-    collection: collection name.
-    key: stable source key, '<collection>/<file>' for a score file and
-      '<collection>/<file>#<n>' (n = 1-based position in the file, 4 digits)
-      for an ABC tune; '/'-separated, independent of where music21 lives.
-    path: absolute path of the file.
-    kind: `KIND_ABC` or `KIND_SCORE`.
-    abc: ABC text of the tune (the file header, an empty line, the tune);
-      empty for score files.
-    reference_number: the tune's `X:` number (-1 if none or not ABC).
-    melody_part: `Collection.melody_part`.
-  """
-  collection: str
-  key: str
-  path: str
-  kind: str
-  abc: str = ''
-  reference_number: int = -1
-  melody_part: str = ''
-
-
-_X_LINE = re.compile(r'X:\s*(\d*)')
-
-
-def split_abc_tunebook(text):
-  """Splits an ABC tunebook into its file header and tunes.
-
-  A tune starts at an `X:` line and ends at the first empty line (ABC 2.1);
-  free text up to the next `X:` line is dropped. Lines before the first `X:`
-  line are the file header.
-
-  Args:
-    text: the tunebook's text.
-
-  Returns:
-    (header, tunes): header text ('' if none) and a list of
-    (reference number or -1, tune text), in file order.
-  """
-  lines = text.splitlines()
-  starts = [i for i, line in enumerate(lines) if _X_LINE.match(line)]
-  if not starts:
-    return '\n'.join(lines).strip(), []
-  header = '\n'.join(lines[:starts[0]]).strip()
-  tunes = []
-  for start, end in zip(starts, starts[1:] + [len(lines)]):
-    block = []
-    for line in lines[start:end]:
-      if not line.strip():
-        break
-      block.append(line)
-    number = _X_LINE.match(block[0]).group(1)
-    tunes.append((int(number) if number else -1, '\n'.join(block)))
-  return header, tunes
-
-
-_FIELD_LINE = re.compile(r'[A-Za-z+]:')
-_VOICE_LINE = re.compile(r'\s*V:\s*(\S+)')
-_INLINE_VOICE = re.compile(r'\[V:\s*([^\]\s]+)[^\]]*\]')
-
-
-def abc_file_header(header):
-  """The parts of an ABC file header that set tune defaults.
-
-  Keeps information fields and `%%` directives; drops comments and free
-  text (which parsers may read as music) and blank lines (which note_seq
-  reads as tune boundaries).
-
-  Args:
-    header: text before a tunebook's first `X:` line.
-
-  Returns:
-    The kept lines, joined by newlines ('' if none).
-  """
-  kept = [line.rstrip() for line in header.splitlines()
-          if _FIELD_LINE.match(line) or line.startswith('%%')]
-  return '\n'.join(kept)
-
-
-def abc_first_voice(tune):
-  """Keeps only the first voice of a multi-voice ABC tune.
-
-  Header lines (through the `K:` line) are kept for every voice. The first
-  voice is the first voice declared in the header (`V:` line), else the
-  first voice named in the body (a `V:` line or an inline `[V:id]` field)
-  if no music comes before it, else the unnamed voice of that music. Body
-  lines and fields are kept for the first voice only; `V:` lines and
-  inline voice fields are removed, so the result reads as a single-voice
-  tune. A tune without voice fields is returned unchanged.
-
-  Args:
-    tune: ABC text of one tune.
-
-  Returns:
-    ABC text of the tune's first voice.
-  """
-  lines = tune.splitlines()
-  if not any(_VOICE_LINE.match(line) or _INLINE_VOICE.search(line)
-             for line in lines):
-    return tune
-  header_end = next((i + 1 for i, line in enumerate(lines)
-                     if line.startswith('K:')), 0)
-  header, body = lines[:header_end], lines[header_end:]
-  first = None
-  for line in header:
-    match = _VOICE_LINE.match(line)
-    if match:
-      first = match.group(1)
-      break
-  if first is None:
-    for line in body:
-      match = _VOICE_LINE.match(line) or _INLINE_VOICE.match(line.strip())
-      if match:
-        first = match.group(1)
-        break
-      if line.strip() and not (_FIELD_LINE.match(line) or
-                               line.startswith('%')):
-        break  # Music before any voice field: the unnamed voice is first.
-  kept = [line for line in header if not _VOICE_LINE.match(line)]
-  current = first
-  for line in body:
-    match = _VOICE_LINE.match(line)
-    if match:
-      current = match.group(1)
-      continue
-    pieces = []
-    position = 0
-    for inline in _INLINE_VOICE.finditer(line):
-      if current == first:
-        pieces.append(line[position:inline.start()])
-      current = inline.group(1)
-      position = inline.end()
-    if current == first:
-      pieces.append(line[position:])
-    text = ''.join(pieces)
-    if text.strip():
-      kept.append(text.rstrip())
-  return '\n'.join(kept)
-
-
-def _read_text(path):
-  with open(path, 'rb') as f:
-    data = f.read()
-  try:
-    return data.decode('utf-8')
-  except UnicodeDecodeError:
-    return data.decode('latin-1')
-
-
-def _collection_files(directory, collection):
-  """Files of one collection, sorted; one per piece (preferred extension)."""
-  by_stem = {}
-  rank = {ext: i for i, ext in enumerate(collection.extensions)}
-  for name in sorted(os.listdir(directory)):
-    path = os.path.join(directory, name)
-    stem, ext = os.path.splitext(name)
-    ext = ext.lower()
-    if ext not in rank or not os.path.isfile(path):
-      continue
-    if stem not in by_stem or rank[ext] < rank[by_stem[stem][1]]:
-      by_stem[stem] = (name, ext)
-  return sorted(name for name, _ in by_stem.values())
-
-
-@dataclasses.dataclass
-class CollectionStats:
-  """What one collection gave.
-
-  Attributes:
-    name: collection name.
-    files: files read.
-    tunes: tunes found (after duplicates and `max_tunes`).
-    duplicates: tunes skipped as another file's transcription of the same
-      `X:` number.
-    files_without_tunes: (file key, `FILE_NO_TUNES` or
-      `FILE_ONLY_DUPLICATES`) of files giving no tune (all files read).
-    note_seq_ok, music21_ok: tunes each parser turned into a NoteSequence
-      with notes (counted only where it ran).
-    note_seq_failed, music21_failed: reason -> tunes the parser failed on.
-    parsed: tunes that gave a NoteSequence (from the parser used).
-    parsed_by: parser -> tunes whose sequence it gave.
-    failed: reason -> tunes without a NoteSequence.
-    repeats_not_expanded: music21 tunes kept in written order because their
-      repeats could not be expanded.
-    melodies: melodies kept.
-    tunes_with_melodies: tunes giving >= 1 melody.
-  """
-  name: str
-  files: int = 0
-  tunes: int = 0
-  duplicates: int = 0
-  files_without_tunes: list = dataclasses.field(default_factory=list)
-  note_seq_ok: int = 0
-  note_seq_failed: collections.Counter = dataclasses.field(
-      default_factory=collections.Counter)
-  music21_ok: int = 0
-  music21_failed: collections.Counter = dataclasses.field(
-      default_factory=collections.Counter)
-  parsed: int = 0
-  parsed_by: collections.Counter = dataclasses.field(
-      default_factory=collections.Counter)
-  failed: collections.Counter = dataclasses.field(
-      default_factory=collections.Counter)
-  repeats_not_expanded: int = 0
-  melodies: int = 0
-  tunes_with_melodies: int = 0
-
-
-def discover_tunes(corpus_dir, collection_names, max_tunes_per_collection=0):
-  """Lists the tunes of the chosen collections.
-
-  Args:
-    corpus_dir: folder laid out like music21's `corpus/` (one sub-folder
-      per collection; files directly inside it).
-    collection_names: names in `COLLECTIONS`.
-    max_tunes_per_collection: keep the first this many tunes of each
-      collection (0 = all).
-
-  Returns:
-    (tunes, stats): `Tune`s ordered by collection name, file name and
-    position, and {name: `CollectionStats`} with files, tunes and
-    duplicates filled in.
-
-  Raises:
-    FileNotFoundError: a collection's folder is missing.
-  """
-  tunes = []
-  stats = {}
-  for name in sorted(collection_names):
-    collection = COLLECTIONS[name]
-    directory = os.path.join(corpus_dir, name)
-    if not os.path.isdir(directory):
-      raise FileNotFoundError(
-          f'collection {name}: no folder {directory} (is this music21\'s '
-          'corpus folder?)')
-    stat = stats[name] = CollectionStats(name)
-    found = []
-    seen_numbers = set()
-    for filename in _collection_files(directory, collection):
-      stat.files += 1
-      path = os.path.join(directory, filename)
-      file_key = f'{name}/{filename}'
-      if collection.kind == KIND_SCORE:
-        found.append(Tune(name, file_key, path, KIND_SCORE,
-                          melody_part=collection.melody_part))
-        continue
-      header, abc_tunes = split_abc_tunebook(_read_text(path))
-      header = abc_file_header(header)
-      count = len(found)
-      for position, (number, text) in enumerate(abc_tunes, 1):
-        if collection.dedupe_reference_numbers and number >= 0:
-          if number in seen_numbers:
-            stat.duplicates += 1
-            continue
-          seen_numbers.add(number)
-        text = abc_first_voice(text)
-        abc = f'{header}\n\n{text}\n' if header else f'{text}\n'
-        found.append(Tune(name, f'{file_key}#{position:04d}', path,
-                          KIND_ABC, abc, number, collection.melody_part))
-      if len(found) == count:
-        stat.files_without_tunes.append(
-            (file_key, FILE_ONLY_DUPLICATES if abc_tunes else FILE_NO_TUNES))
-    if max_tunes_per_collection and len(found) > max_tunes_per_collection:
-      found = found[:max_tunes_per_collection]
-      stat.files = len({t.path for t in found})
-      stat.files_without_tunes = []
-    stat.tunes = len(found)
-    tunes.extend(found)
-  return tunes, stats
 
 
 # ---------------------------------------------------------------------------
 # Plain note events -> NoteSequence (no music21 needed).
 
 
-@dataclasses.dataclass(frozen=True)
-class NoteEvent:
-  """One note, chord or grace note of a melody line.
-
-  Attributes:
-    offset: start, in quarter notes from the start of the line.
-    duration: length in quarter notes (0 for grace notes).
-    pitches: MIDI pitches sounding (several for a chord).
-    tie: None, 'start', 'continue' or 'stop' (music21's `Tie.type`).
-    grace: True for a grace note.
-  """
-  offset: float
-  duration: float
-  pitches: tuple
-  tie: str = None
-  grace: bool = False
-
-
-def merge_note_events(events):
-  """Reduces note events to the notes of one melody line.
-
-  Grace notes and events without pitches or duration are dropped, a chord
-  becomes its top note, and a note whose tie is open ('start' or
-  'continue') absorbs the next note if that has the same (top) pitch and
-  starts where it ends. A tie to another pitch (a slur written as a tie)
-  does not merge.
-
-  Args:
-    events: `NoteEvent`s in time order.
-
-  Returns:
-    List of (start, end, pitch): times in quarter notes, MIDI pitch.
-  """
-  notes = []
-  tie_open = False
-  for event in events:
-    if event.grace or not event.pitches or event.duration <= 0:
-      continue
-    pitch = max(event.pitches)
-    start = float(event.offset)
-    end = start + float(event.duration)
-    if (tie_open and notes and notes[-1][2] == pitch and
-        abs(notes[-1][1] - start) < TIME_EPSILON_QL):
-      notes[-1] = (notes[-1][0], end, pitch)
-    else:
-      notes.append((start, end, pitch))
-    tie_open = event.tie in ('start', 'continue')
-  return notes
-
-
-def drop_split_bar_signatures(time_signatures, end=None):
-  """Drops the time signatures music21 gives to split-off partial bars.
-
-  music21's ABC reader splits an overfull bar (typically a section's last
-  bar followed by the next section's pickup) and gives the remainder a
-  signature of its own length, such as 1/6 or 23/32, restoring the previous
-  one on the next bar. Such a signature, between two equal ones (or last),
-  that lasts at most one of its own bars is dropped; the tune stays
-  continuous, its later bar lines off the grid by the partial bar.
-
-  Args:
-    time_signatures: (offset in quarter notes, numerator, denominator),
-      sorted by offset.
-    end: offset where the music ends (quarter notes), to judge the last
-      signature; None keeps it.
-
-  Returns:
-    The list without those signatures (and without repeats of the
-    signature in force).
-  """
-  kept = []
-  for i, (offset, numerator, denominator) in enumerate(time_signatures):
-    if kept and (kept[-1][1], kept[-1][2]) == (numerator, denominator):
-      continue
-    bar = 4.0 * numerator / denominator
-    if i + 1 < len(time_signatures):
-      following = time_signatures[i + 1]
-      lasts = float(following[0]) - float(offset)
-      returns = bool(kept) and (following[1], following[2]) == (
-          kept[-1][1], kept[-1][2])
-    else:
-      lasts = None if end is None else float(end) - float(offset)
-      returns = bool(kept)
-    if returns and lasts is not None and lasts <= bar + TIME_EPSILON_QL:
-      continue
-    kept.append((offset, numerator, denominator))
-  return kept
-
-
-def events_to_note_sequence(events, time_signatures=(), key_signatures=(),
-                            pickup=0.0, qpm=DEFAULT_QPM,
-                            velocity=None):
-  """Builds a NoteSequence of one melody line.
-
-  Args:
-    events: `NoteEvent`s in time order (see `merge_note_events`).
-    time_signatures: (offset in quarter notes, numerator, denominator);
-      repeats of the current signature are dropped; 4/4 if empty.
-    key_signatures: (offset in quarter notes, tonic pitch class 0-11,
-      music21 mode name such as 'major' or 'dorian').
-    pickup: quarter notes of silence to put before the first bar (the part
-      of the bar a pickup does not fill), so bar lines fall on the
-      time-signature grid. Signatures at offset 0 stay at time 0.
-    qpm: tempo, quarter notes per minute (one tempo event at time 0).
-    velocity: MIDI velocity of every note; None: `DEFAULT_VELOCITY`.
-
-  Returns:
-    Unquantized NoteSequence, times in seconds.
-  """
-  # pylint: disable=g-import-not-at-top
-  from note_seq import constants
-  from note_seq.protobuf import music_pb2
-  # pylint: enable=g-import-not-at-top
-  if velocity is None:
-    velocity = _default_velocity()
-  seconds_per_quarter = 60.0 / qpm
-
-  def seconds(offset):
-    offset = float(offset)
-    return (offset + pickup) * seconds_per_quarter if offset > 0 else 0.0
-
-  sequence = music_pb2.NoteSequence()
-  sequence.ticks_per_quarter = constants.STANDARD_PPQ
-  sequence.tempos.add(time=0.0, qpm=qpm)
-  current = None
-  for offset, numerator, denominator in sorted(
-      time_signatures, key=lambda t: float(t[0])):
-    if (numerator, denominator) == current:
-      continue
-    current = (numerator, denominator)
-    sequence.time_signatures.add(time=seconds(offset), numerator=numerator,
-                                 denominator=denominator)
-  if not sequence.time_signatures:
-    sequence.time_signatures.add(time=0.0, numerator=4, denominator=4)
-  current = None
-  for offset, tonic, mode in sorted(key_signatures,
-                                    key=lambda k: float(k[0])):
-    value = (tonic % 12, music_pb2.NoteSequence.KeySignature.Mode.Value(
-        _MODES.get(str(mode).lower(), 'MAJOR')))
-    if value == current:
-      continue
-    current = value
-    sequence.key_signatures.add(time=seconds(offset), key=value[0],
-                                mode=value[1])
-  for start, end, pitch in merge_note_events(events):
-    sequence.notes.add(
-        pitch=int(pitch), velocity=velocity,
-        start_time=(start + pickup) * seconds_per_quarter,
-        end_time=(end + pickup) * seconds_per_quarter)
-  sequence.total_time = max((n.end_time for n in sequence.notes),
-                            default=0.0)
-  return sequence
 
 
 # ---------------------------------------------------------------------------
@@ -759,7 +136,7 @@ def parse_with_note_seq(tune):
     (sequence, reason): NoteSequence with notes and '', or None and why not.
   """
   from note_seq import abc_parser  # pylint: disable=g-import-not-at-top
-  if tune.kind == KIND_ABC:
+  if tune.kind == corpus_sources.KIND_ABC:
     try:
       sequences, errors = abc_parser.parse_abc_tunebook(tune.abc)
     except Exception as e:  # pylint: disable=broad-except
@@ -844,7 +221,7 @@ def music21_part_events(part):
       pitches = tuple(int(round(p.ps)) for p in element.pitches)
     else:
       continue
-    events.append(NoteEvent(
+    events.append(note_events.NoteEvent(
         offset=float(element.offset),
         duration=float(element.duration.quarterLength),
         pitches=pitches,
@@ -869,7 +246,7 @@ def music21_part_events(part):
       k = ks if isinstance(ks, key_module.Key) else ks.asKey('major')
       key_signatures.append((offset, k.tonic.pitchClass, k.mode))
   end = max((e.offset + e.duration for e in events), default=0.0)
-  time_signatures = drop_split_bar_signatures(time_signatures, end)
+  time_signatures = note_events.drop_split_bar_signatures(time_signatures, end)
   return events, time_signatures, key_signatures, pickup
 
 
@@ -888,7 +265,7 @@ def parse_with_music21(tune, expand_repeats=True):
   # pylint: disable-next=g-import-not-at-top
   from music21 import converter  # pytype: disable=import-error
   try:
-    if tune.kind == KIND_ABC:
+    if tune.kind == corpus_sources.KIND_ABC:
       parsed = converter.parse(tune.abc, format='abc')
     else:
       parsed = converter.parse(tune.path, forceSource=True)
@@ -908,8 +285,8 @@ def parse_with_music21(tune, expand_repeats=True):
         part)
   except Exception as e:  # pylint: disable=broad-except
     return None, _error_name(e), expanded
-  sequence = events_to_note_sequence(events, time_signatures, key_signatures,
-                                     pickup)
+  sequence = note_events.events_to_note_sequence(
+      events, time_signatures, key_signatures, pickup)
   if not sequence.notes:
     return None, REASON_NO_NOTES, expanded
   return sequence, '', expanded
@@ -1049,7 +426,7 @@ class CorpusStats:
     header = ('collection', 'files', 'tunes', 'dups', 'note_seq ok',
               'music21 ok', 'parsed', 'failed', 'melodies', 'tunes w/ mel')
     rows = [header]
-    total = CollectionStats('total')
+    total = corpus_sources.CollectionStats('total')
     for name in sorted(self.collections):
       s = self.collections[name]
       rows.append((name, s.files, s.tunes, s.duplicates,
@@ -1103,7 +480,7 @@ class CorpusStats:
 
 
 def build_corpus_dataset(output_dir, corpus_dir=None,
-                         collection_names=DEFAULT_COLLECTIONS,
+                         collection_names=corpus_sources.DEFAULT_COLLECTIONS,
                          include_essen=False, parser=PARSER_AUTO,
                          eval_ratio=dataset_runner.DEFAULT_EVAL_RATIO,
                          seed=0, options=None, num_workers=None,
@@ -1146,14 +523,14 @@ def build_corpus_dataset(output_dir, corpus_dir=None,
     raise ValueError('max_tunes_per_collection must be >= 0; got '
                      f'{max_tunes_per_collection}')
   options = options or melody_pipeline.MelodyOptions()
-  names = resolve_collections(collection_names, include_essen)
+  names = corpus_sources.resolve_collections(collection_names, include_essen)
   if parser != PARSER_NOTE_SEQ or corpus_dir is None:
-    import_music21()
+    corpus_sources.import_music21()
   if corpus_dir is None:
-    corpus_dir = music21_corpus_dir()
+    corpus_dir = corpus_sources.music21_corpus_dir()
 
-  tunes, collection_stats = discover_tunes(corpus_dir, names,
-                                           max_tunes_per_collection)
+  tunes, collection_stats = corpus_sources.discover_tunes(
+      corpus_dir, names, max_tunes_per_collection)
   stats = CorpusStats(parser=parser, collections=collection_stats)
   stats.dataset.files_found = sum(s.files for s in collection_stats.values())
   if not tunes:

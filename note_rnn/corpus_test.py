@@ -16,9 +16,11 @@ from note_seq.protobuf import music_pb2
 import pytest
 
 from note_rnn import corpus
+from note_rnn import corpus_sources
 from note_rnn import dataset_runner
 from note_rnn import encoding
 from note_rnn import melody_pipeline as mp
+from note_rnn import note_events
 from note_rnn import sequence_example_io as sio
 
 # An 8-bar C major tune (quavers) note_seq's ABC parser reads; 5+ pitch
@@ -80,32 +82,32 @@ def _write_fake_corpus(root):
 def test_split_abc_tunebook_header_tunes_and_free_text():
   text = ('% comment\nM:6/8\n\nX: 7\nT:A\nK:D\nabc|\n\nfree text\n'
           'X:8\nT:B\nK:G\ndef|\n')
-  header, tunes = corpus.split_abc_tunebook(text)
+  header, tunes = corpus_sources.split_abc_tunebook(text)
   assert header == '% comment\nM:6/8'
   assert tunes == [(7, 'X: 7\nT:A\nK:D\nabc|'), (8, 'X:8\nT:B\nK:G\ndef|')]
-  assert corpus.split_abc_tunebook('no tunes here\n') == ('no tunes here', [])
-  assert corpus.split_abc_tunebook('X:\nK:C\nC|')[1] == [(-1, 'X:\nK:C\nC|')]
+  assert corpus_sources.split_abc_tunebook('no tunes here\n') == ('no tunes here', [])
+  assert corpus_sources.split_abc_tunebook('X:\nK:C\nC|')[1] == [(-1, 'X:\nK:C\nC|')]
 
 
 def test_abc_file_header_keeps_fields_and_directives_only():
   header = '% Glasgow\n%%staffsep 55\n\nM:C|\nSome free text\nL:1/8'
-  assert corpus.abc_file_header(header) == '%%staffsep 55\nM:C|\nL:1/8'
+  assert corpus_sources.abc_file_header(header) == '%%staffsep 55\nM:C|\nL:1/8'
 
 
 def test_abc_first_voice_from_voice_lines_and_inline_fields():
   tune = ('X:1\nT:Duet\nV:1\nV:2 merge\nK:D\n[V:1] abc|def|\n[V:2] x|x8|\n'
           '%\nV:1\nABC|\nV:2\nDEF|\nw: words of voice 2\n')
-  assert corpus.abc_first_voice(tune) == (
+  assert corpus_sources.abc_first_voice(tune) == (
       'X:1\nT:Duet\nK:D\n abc|def|\nABC|')
   # Body text before any voice field belongs to the first voice.
-  assert corpus.abc_first_voice('X:1\nK:C\nCDE|\nV:2\nGAB|') == 'X:1\nK:C\nCDE|'
+  assert corpus_sources.abc_first_voice('X:1\nK:C\nCDE|\nV:2\nGAB|') == 'X:1\nK:C\nCDE|'
   # Fields and comments before the first voice field are not music;
   # body fields follow the voice they are written in.
-  assert corpus.abc_first_voice(
+  assert corpus_sources.abc_first_voice(
       'X:1\nK:A\nP:A\n%\n[V:1] abc|\n[V:2] ABC|\nP:B\n[V:1] def|') == (
           'X:1\nK:A\nP:A\n%\n abc|\n def|')
   plain = SCALE_TUNE.format(number=1)
-  assert corpus.abc_first_voice(plain) == plain
+  assert corpus_sources.abc_first_voice(plain) == plain
 
 
 # ---------------------------------------------------------------------------
@@ -114,29 +116,29 @@ def test_abc_first_voice_from_voice_lines_and_inline_fields():
 
 def test_merge_note_events_ties_chords_and_grace_notes():
   events = [
-      corpus.NoteEvent(0.0, 0.0, (74,), grace=True),
-      corpus.NoteEvent(0.0, 1.0, (60,), tie='start'),
-      corpus.NoteEvent(1.0, 1.0, (60,), tie='continue'),
-      corpus.NoteEvent(2.0, 0.5, (60,), tie='stop'),
+      note_events.NoteEvent(0.0, 0.0, (74,), grace=True),
+      note_events.NoteEvent(0.0, 1.0, (60,), tie='start'),
+      note_events.NoteEvent(1.0, 1.0, (60,), tie='continue'),
+      note_events.NoteEvent(2.0, 0.5, (60,), tie='stop'),
       # A "tie" to another pitch (a slur) does not merge.
-      corpus.NoteEvent(2.5, 0.5, (62,), tie='start'),
-      corpus.NoteEvent(3.0, 1.0, (64,)),
+      note_events.NoteEvent(2.5, 0.5, (62,), tie='start'),
+      note_events.NoteEvent(3.0, 1.0, (64,)),
       # A chord keeps its top note.
-      corpus.NoteEvent(4.0, 1.0, (55, 67, 64)),
+      note_events.NoteEvent(4.0, 1.0, (55, 67, 64)),
       # Not contiguous: the tie is not honoured.
-      corpus.NoteEvent(5.0, 1.0, (67,), tie='start'),
-      corpus.NoteEvent(6.5, 1.0, (67,), tie='stop'),
-      corpus.NoteEvent(8.0, 1.0, ()),
+      note_events.NoteEvent(5.0, 1.0, (67,), tie='start'),
+      note_events.NoteEvent(6.5, 1.0, (67,), tie='stop'),
+      note_events.NoteEvent(8.0, 1.0, ()),
   ]
-  assert corpus.merge_note_events(events) == [
+  assert note_events.merge_note_events(events) == [
       (0.0, 2.5, 60), (2.5, 3.0, 62), (3.0, 4.0, 64), (4.0, 5.0, 67),
       (5.0, 6.0, 67), (6.5, 7.5, 67)]
 
 
 def test_events_to_note_sequence_times_signatures_and_pickup():
-  events = [corpus.NoteEvent(0.0, 1.0, (67,)),  # A one-beat pickup ...
-            corpus.NoteEvent(1.0, 2.0, (72,))]  # ... then the first bar.
-  sequence = corpus.events_to_note_sequence(
+  events = [note_events.NoteEvent(0.0, 1.0, (67,)),  # A one-beat pickup ...
+            note_events.NoteEvent(1.0, 2.0, (72,))]  # ... then the first bar.
+  sequence = note_events.events_to_note_sequence(
       events,
       time_signatures=[(0.0, 3, 4), (1.0, 3, 4), (4.0, 6, 8)],
       key_signatures=[(0.0, 7, 'dorian'), (1.0, 7, 'dorian'),
@@ -145,7 +147,7 @@ def test_events_to_note_sequence_times_signatures_and_pickup():
   seconds = 60.0 / 120.0
   assert [(n.pitch, n.start_time, n.end_time) for n in sequence.notes] == [
       (67, 2 * seconds, 3 * seconds), (72, 3 * seconds, 5 * seconds)]
-  assert [n.velocity for n in sequence.notes] == [corpus.DEFAULT_VELOCITY] * 2
+  assert [n.velocity for n in sequence.notes] == [note_events.DEFAULT_VELOCITY] * 2
   assert [(t.time, t.qpm) for t in sequence.tempos] == [(0.0, 120.0)]
   # Repeated signatures are dropped; those at offset 0 stay at time 0.
   assert [(t.time, t.numerator, t.denominator)
@@ -164,23 +166,23 @@ def test_drop_split_bar_signatures():
   signatures = [(0.0, 2, 2), (8.0, 1, 6), (8.0 + third, 2, 2),
                 (16.0 + third, 1, 6), (16.0 + 2 * third, 2, 2),
                 (24.0 + 2 * third, 3, 8)]
-  assert corpus.drop_split_bar_signatures(
+  assert note_events.drop_split_bar_signatures(
       signatures, end=25.5 + 2 * third) == [(0.0, 2, 2)]
   # Without the end, the last signature is kept.
-  assert corpus.drop_split_bar_signatures(signatures)[-1] == (
+  assert note_events.drop_split_bar_signatures(signatures)[-1] == (
       24.0 + 2 * third, 3, 8)
   # Real changes stay: longer than one bar, or not returning.
   changes = [(0.0, 3, 4), (12.0, 2, 4), (20.0, 3, 4), (23.0, 6, 8)]
-  assert corpus.drop_split_bar_signatures(changes, end=35.0) == changes
-  assert corpus.drop_split_bar_signatures(
+  assert note_events.drop_split_bar_signatures(changes, end=35.0) == changes
+  assert note_events.drop_split_bar_signatures(
       [(0.0, 4, 4), (4.0, 4, 4), (8.0, 3, 4)], end=11.0) == [
           (0.0, 4, 4)]
-  assert corpus.drop_split_bar_signatures([]) == []
+  assert note_events.drop_split_bar_signatures([]) == []
 
 
 def test_events_to_note_sequence_defaults_to_four_four():
-  sequence = corpus.events_to_note_sequence(
-      [corpus.NoteEvent(0.0, 1.0, (60,))])
+  sequence = note_events.events_to_note_sequence(
+      [note_events.NoteEvent(0.0, 1.0, (60,))])
   assert [(t.numerator, t.denominator) for t in sequence.time_signatures] == [
       (4, 4)]
   assert not sequence.key_signatures
@@ -189,14 +191,14 @@ def test_events_to_note_sequence_defaults_to_four_four():
 def test_events_to_note_sequence_feeds_the_melody_pipeline():
   # An 8-bar 3/4 tune with a one-beat pickup; ties make half notes.
   scale = [60, 62, 64, 65, 67, 69, 71, 72]
-  events = [corpus.NoteEvent(0.0, 1.0, (59,))]
+  events = [note_events.NoteEvent(0.0, 1.0, (59,))]
   for bar in range(8):
     offset = 1.0 + 3.0 * bar
     pitch = scale[bar]
-    events += [corpus.NoteEvent(offset, 1.0, (pitch,), tie='start'),
-               corpus.NoteEvent(offset + 1.0, 1.0, (pitch,), tie='stop'),
-               corpus.NoteEvent(offset + 2.0, 1.0, (pitch + 12, pitch))]
-  sequence = corpus.events_to_note_sequence(
+    events += [note_events.NoteEvent(offset, 1.0, (pitch,), tie='start'),
+               note_events.NoteEvent(offset + 1.0, 1.0, (pitch,), tie='stop'),
+               note_events.NoteEvent(offset + 2.0, 1.0, (pitch + 12, pitch))]
+  sequence = note_events.events_to_note_sequence(
       events, [(0.0, 3, 4)], [(0.0, 0, 'major')], pickup=2.0)
   melodies, stats = mp.note_sequence_to_class_sequences(sequence)
   assert stats.melodies_kept == 1
@@ -218,23 +220,23 @@ def test_events_to_note_sequence_feeds_the_melody_pipeline():
 
 
 def test_resolve_collections_guards_essen():
-  assert corpus.resolve_collections(['bach', 'oneills1850', 'bach']) == (
+  assert corpus_sources.resolve_collections(['bach', 'oneills1850', 'bach']) == (
       'bach', 'oneills1850')
   with pytest.raises(ValueError, match='unknown collection.*nope'):
-    corpus.resolve_collections(['nope'])
+    corpus_sources.resolve_collections(['nope'])
   with pytest.raises(ValueError, match='non-commercial.*--include_essen'):
-    corpus.resolve_collections(['essenFolksong'])
-  assert corpus.resolve_collections(['bach'], include_essen=True) == (
+    corpus_sources.resolve_collections(['essenFolksong'])
+  assert corpus_sources.resolve_collections(['bach'], include_essen=True) == (
       'bach', 'essenFolksong')
-  assert set(corpus.DEFAULT_COLLECTIONS) <= set(corpus.COLLECTIONS)
-  assert corpus.ESSEN not in corpus.DEFAULT_COLLECTIONS
-  assert all(not corpus.COLLECTIONS[n].non_commercial
-             for n in corpus.DEFAULT_COLLECTIONS)
+  assert set(corpus_sources.DEFAULT_COLLECTIONS) <= set(corpus_sources.COLLECTIONS)
+  assert corpus_sources.ESSEN not in corpus_sources.DEFAULT_COLLECTIONS
+  assert all(not corpus_sources.COLLECTIONS[n].non_commercial
+             for n in corpus_sources.DEFAULT_COLLECTIONS)
 
 
 def test_discover_tunes_on_a_fake_corpus(tmp_path):
   root = _write_fake_corpus(tmp_path / 'corpus')
-  tunes, stats = corpus.discover_tunes(
+  tunes, stats = corpus_sources.discover_tunes(
       root, ['oneills1850', 'ryansMammoth', 'bach'])
   assert [t.key for t in tunes] == [
       'bach/bwv1.6.mxl', 'bach/bwv277.mxl', 'bach/bwv67.4.xml',
@@ -244,12 +246,12 @@ def test_discover_tunes_on_a_fake_corpus(tmp_path):
   assert stats['oneills1850'].duplicates == 2
   assert (stats['oneills1850'].files, stats['oneills1850'].tunes) == (3, 3)
   assert stats['oneills1850'].files_without_tunes == [
-      ('oneills1850/0002-0002_c.abc', corpus.FILE_ONLY_DUPLICATES)]
+      ('oneills1850/0002-0002_c.abc', corpus_sources.FILE_ONLY_DUPLICATES)]
   assert stats['ryansMammoth'].files_without_tunes == [
-      ('ryansMammoth/CEmpty.abc', corpus.FILE_NO_TUNES)]
+      ('ryansMammoth/CEmpty.abc', corpus_sources.FILE_NO_TUNES)]
   assert (stats['bach'].files, stats['bach'].tunes) == (3, 3)
   bach = tunes[0]
-  assert bach.kind == corpus.KIND_SCORE and bach.melody_part == 'soprano'
+  assert bach.kind == corpus_sources.KIND_SCORE and bach.melody_part == 'soprano'
   assert not bach.abc
   tuplet = tunes[5]
   assert tuplet.reference_number == 3
@@ -258,24 +260,24 @@ def test_discover_tunes_on_a_fake_corpus(tmp_path):
   assert tunes[3].abc.startswith('X:1')
   assert all(not pathlib.PurePath(t.key).is_absolute() for t in tunes)
 
-  limited, stats = corpus.discover_tunes(root, ['oneills1850'], 1)
+  limited, stats = corpus_sources.discover_tunes(root, ['oneills1850'], 1)
   assert [t.key for t in limited] == ['oneills1850/0001-0002.abc#0001']
   assert (stats['oneills1850'].files, stats['oneills1850'].tunes) == (1, 1)
   with pytest.raises(FileNotFoundError, match='airdsAirs'):
-    corpus.discover_tunes(root, ['airdsAirs'])
+    corpus_sources.discover_tunes(root, ['airdsAirs'])
 
 
 def test_parse_with_note_seq_reports_reasons(tmp_path):
   root = _write_fake_corpus(tmp_path / 'corpus')
-  tunes, _ = corpus.discover_tunes(root, ['oneills1850', 'bach'])
+  tunes, _ = corpus_sources.discover_tunes(root, ['oneills1850', 'bach'])
   by_key = {t.key: t for t in tunes}
   sequence, reason = corpus.parse_with_note_seq(
       by_key['oneills1850/0001-0002.abc#0001'])
   assert reason == '' and len(sequence.notes) == 50
   assert corpus.parse_with_note_seq(
       by_key['oneills1850/0002-0003_b.abc#0002']) == (None, 'TupletError')
-  tune = corpus.Tune('bach', 'bach/x.krn', str(root / 'bach' / 'bwv277.krn'),
-                     corpus.KIND_SCORE)
+  tune = corpus_sources.Tune('bach', 'bach/x.krn', str(root / 'bach' / 'bwv277.krn'),
+                     corpus_sources.KIND_SCORE)
   assert corpus.parse_with_note_seq(tune) == (
       None, corpus.REASON_UNSUPPORTED_FORMAT)
   sequence, outcome = corpus.parse_tune(
@@ -324,9 +326,9 @@ def test_build_with_note_seq_on_a_fake_corpus(tmp_path, monkeypatch):
   # 0002-0003_b.abc: a duplicate and the tuplet tune; nothing parsed.
   assert (dataset.files_found, dataset.files_read) == (6, 3)
   assert sorted(dataset.failed_files) == [
-      ('oneills1850/0002-0002_c.abc', corpus.FILE_ONLY_DUPLICATES),
+      ('oneills1850/0002-0002_c.abc', corpus_sources.FILE_ONLY_DUPLICATES),
       ('oneills1850/0002-0003_b.abc', corpus.FILE_NO_TUNE_PARSED),
-      ('ryansMammoth/CEmpty.abc', corpus.FILE_NO_TUNES)]
+      ('ryansMammoth/CEmpty.abc', corpus_sources.FILE_NO_TUNES)]
   assert dataset.sequences == 4
   assert dataset.sequences_skipped == {corpus.SEQUENCE_TUNE_PARSE_ERROR: 1}
   assert dataset.melodies_kept == dataset.sources_with_melodies == 4
@@ -369,20 +371,20 @@ def test_build_without_melodies_raises_with_stats(tmp_path):
 
 def test_missing_music21_says_how_to_install(tmp_path, monkeypatch):
   monkeypatch.setitem(sys.modules, 'music21', None)
-  with pytest.raises(corpus.Music21NotInstalledError,
+  with pytest.raises(corpus_sources.Music21NotInstalledError,
                      match=r"pip install -e '\.\[corpus\]'"):
-    corpus.import_music21()
-  with pytest.raises(corpus.Music21NotInstalledError):
+    corpus_sources.import_music21()
+  with pytest.raises(corpus_sources.Music21NotInstalledError):
     corpus.build_corpus_dataset(str(tmp_path / 'out'))
   root = _write_fake_corpus(tmp_path / 'corpus')
-  with pytest.raises(corpus.Music21NotInstalledError):
+  with pytest.raises(corpus_sources.Music21NotInstalledError):
     _build(root, tmp_path / 'out', parser=corpus.PARSER_AUTO)
 
 
 def test_corpus_stats_counts_outcomes():
   stats = corpus.CorpusStats(
       parser=corpus.PARSER_AUTO,
-      collections={'bach': corpus.CollectionStats('bach', files=2, tunes=2)})
+      collections={'bach': corpus_sources.CollectionStats('bach', files=2, tunes=2)})
   ok = corpus.TuneOutcome('bach/a', 'bach', note_seq='no_notes',
                           music21='ok', parser=corpus.PARSER_MUSIC21,
                           repeats_expanded=False, melodies=[b'\x02\x00'])
@@ -415,14 +417,14 @@ def test_format_duration():
 
 def test_music21_parses_what_note_seq_rejects(tmp_path):
   _music21()
-  tune = corpus.Tune(
+  tune = corpus_sources.Tune(
       'ryansMammoth', 'ryansMammoth/t.abc#0001', str(tmp_path / 't.abc'),
-      corpus.KIND_ABC,
+      corpus_sources.KIND_ABC,
       'X:1\nT:t\nM:3/4\nL:1/8\nK:D\n'
       'A2|:d4 (3fed|{g}f2-f2 [Ad]2|[1 e6:|[2 e4||\n')
   sequence, reason, expanded = corpus.parse_with_music21(tune)
   assert reason == '' and expanded
-  beats = 60.0 / corpus.DEFAULT_QPM
+  beats = 60.0 / note_events.DEFAULT_QPM
   notes = [(n.pitch, round(n.start_time / beats, 3),
             round(n.end_time / beats, 3)) for n in sequence.notes]
   # Pickup A shifted to beat 2 of its bar; triplet; grace note dropped;
@@ -449,7 +451,7 @@ def test_build_from_the_installed_music21_corpus(tmp_path):
   stats = corpus.build_corpus_dataset(
       str(tmp_path / 'out'), max_tunes_per_collection=2, num_workers=1,
       progress_stream=None, eval_ratio=0.2)
-  assert set(stats.collections) == set(corpus.DEFAULT_COLLECTIONS)
+  assert set(stats.collections) == set(corpus_sources.DEFAULT_COLLECTIONS)
   for name, collection in stats.collections.items():
     assert collection.tunes == 2, name
     assert collection.music21_ok == 2, name
