@@ -96,12 +96,27 @@ class NumpyNoteRNN:
     self._network = network
     self._layers = []
     self._dense = None
+    self._shapes = [tuple(v.shape) for v in network.variables]
+    self._flat_bounds = np.cumsum(
+        [0] + [int(np.prod(shape)) for shape in self._shapes]).tolist()
     self.read_weights()
 
   def read_weights(self):
     """Copies the network's current weights (float32 numpy arrays)."""
-    arrays = [np.asarray(v.numpy(), np.float32)
-              for v in self._network.variables]
+    self._set_arrays([np.asarray(v.numpy(), np.float32)
+                      for v in self._network.variables])
+
+  def set_flat_weights(self, flat):
+    """Takes the weights from one vector: the network's variables flattened
+    in order and concatenated (float32 [W]); the arrays are views of it."""
+    if len(flat) != self._flat_bounds[-1]:
+      raise ValueError(f'flat weights have {len(flat)} values; the network '
+                       f'has {self._flat_bounds[-1]}')
+    self._set_arrays([flat[start:end].reshape(shape) for start, end, shape
+                      in zip(self._flat_bounds, self._flat_bounds[1:],
+                             self._shapes)])
+
+  def _set_arrays(self, arrays):
     self._layers = [tuple(arrays[3 * i:3 * i + 3])
                     for i in range(len(self._network.layer_sizes))]
     self._dense = tuple(arrays[-2:])

@@ -90,9 +90,9 @@ def leap(state, actions,
   """+5 for resolving a leap (a fifth or more), -5 for leaping twice the same
   way. Keeps the leap state, which `MelodyEnv.step` then commits."""
   outcome = state.leap_outcome(actions, config)
-  return np.select([outcome == ops.LEAP_RESOLVED,
-                    outcome == ops.LEAP_DOUBLED],
-                   [resolving_leap_bonus, leaping_twice_punishment], 0.0)
+  return np.where(outcome == ops.LEAP_RESOLVED, float(resolving_leap_bonus),
+                  np.where(outcome == ops.LEAP_DOUBLED,
+                           float(leaping_twice_punishment), 0.0))
 
 
 def high_low_unique(state, actions,

@@ -82,6 +82,25 @@ def td_targets(algorithm, rewards, next_q, reward_log_probs, discount):
 # Most melodies `act_numpy` steps with numpy; more go through TensorFlow.
 NUMPY_ACTING_MAX_BATCH = 64
 
+def pack_minibatches(minibatches):
+  """Packs replay fields [K, M, ...] into the two arrays `train_steps` takes.
+
+  Args:
+    minibatches: dict of replay field -> array [K, M, ...].
+
+  Returns:
+    (int32 [K, M, 3] of observation, action, new_observation; float32
+    [K, M, 1 + 2 Sq + Sr] of reward, state, new_state, new_reward_state).
+  """
+  ints = np.stack([minibatches['observation'], minibatches['action'],
+                   minibatches['new_observation']], axis=-1).astype(np.int32)
+  floats = np.concatenate(
+      [np.asarray(minibatches['reward'], np.float32)[..., None],
+       minibatches['state'], minibatches['new_state'],
+       minibatches['new_reward_state']], axis=-1, dtype=np.float32)
+  return ints, floats
+
+
 TrainStepOutput = collections.namedtuple(
     'TrainStepOutput', ['loss', 'td_errors', 'mean_target_value'])
 
@@ -116,16 +135,21 @@ class DQNLearner:
     r_states = tf.TensorSpec([None, reward_rnn.state_size], tf.float32)
     floats = tf.TensorSpec([None], tf.float32)
     transition = [notes, q_states, notes, floats, notes, q_states, r_states]
-    stacked = [tf.TensorSpec([None] + s.shape.as_list(), s.dtype)
-               for s in transition]
     self.act = tf.function(self._act,
                            input_signature=[notes, q_states, r_states])
     self.train_step = tf.function(self._train_step,
                                   input_signature=transition,
                                   jit_compile=jit_compile)
-    self.train_steps = tf.function(self._train_steps,
-                                   input_signature=stacked,
-                                   jit_compile=jit_compile)
+    # K minibatches of M transitions packed into two tensors (see
+    # `pack_minibatches`): each tensor crossing a call costs tens of
+    # microseconds on a CPU, so the steps take two and return one.
+    float_width = 1 + 2 * q_network.state_size + reward_rnn.state_size
+    self.train_steps = tf.function(
+        self._train_steps,
+        input_signature=[tf.TensorSpec([None, None, 3], tf.int32),
+                         tf.TensorSpec([None, None, float_width],
+                                       tf.float32)],
+        jit_compile=jit_compile)
     # Calling the concrete function skips the argument dispatch of
     # tf.function, about half of a small call's overhead on a CPU.
     self._train_steps_call = self.train_steps.get_concrete_function()
@@ -179,14 +203,13 @@ class DQNLearner:
     Returns:
       (losses [K], mean target values [K]) as numpy arrays.
     """
-    ints = ('observation', 'action', 'new_observation')
-    args = [tf.constant(minibatches[name],
-                        tf.int32 if name in ints else tf.float32)
-            for name in ('observation', 'state', 'action', 'reward',
-                         'new_observation', 'new_state', 'new_reward_state')]
-    losses, values = self._train_steps_call(*args)
-    self._q_numpy.read_weights()
-    return losses.numpy(), values.numpy()
+    ints, floats = pack_minibatches(minibatches)
+    packed = self._train_steps_call(tf.constant(ints), tf.constant(floats))
+    packed = packed.numpy()
+    count = len(ints)
+    # The Q-network's weights after the steps come back in the same tensor.
+    self._q_numpy.set_flat_weights(packed[2 * count:])
+    return packed[:count], packed[count:2 * count]
 
   def _act(self, observations, q_state, reward_state):
     """One environment step of the networks for B melodies.
@@ -247,14 +270,28 @@ class DQNLearner:
     self._soft_update_target(hp.target_network_update_rate)
     return TrainStepOutput(loss, td_errors, tf.reduce_mean(values))
 
-  def _train_steps(self, observation, state, action, reward, new_observation,
-                   new_state, new_reward_state):
-    """K `_train_step`s in a row; every argument has a leading K axis.
+  def _train_steps(self, ints, floats):
+    """K `_train_step`s in a row, on minibatches packed by
+    `pack_minibatches`.
+
+    Args:
+      ints: int32 [K, M, 3]: observation, action, new_observation.
+      floats: float32 [K, M, 1 + 2 Sq + Sr]: reward, state, new_state,
+        new_reward_state.
 
     Returns:
-      (losses [K], mean target values [K]).
+      float32 [2K + W]: the K losses, the K mean target values, then the
+      Q-network's W weights after the steps (its variables flattened in
+      order), so that one tensor carries everything back.
     """
-    count = tf.shape(observation)[0]
+    sq = self.q_network.state_size
+    # Split before the loop: slicing inside it (ints[i, :, 0]) computed
+    # different losses under XLA (TF 2.21; the XLA equality test caught it).
+    observation, action, new_observation = tf.unstack(ints, axis=-1)
+    reward, state, new_state, new_reward_state = tf.split(
+        floats, [1, sq, sq, self.reward_rnn.state_size], axis=-1)
+    reward = reward[..., 0]
+    count = tf.shape(ints)[0]
     losses = tf.TensorArray(tf.float32, size=count)
     values = tf.TensorArray(tf.float32, size=count)
     for i in tf.range(count):
@@ -263,7 +300,8 @@ class DQNLearner:
                                 new_reward_state[i])
       losses = losses.write(i, output.loss)
       values = values.write(i, output.mean_target_value)
-    return losses.stack(), values.stack()
+    weights = [tf.reshape(v, [-1]) for v in self.q_network.variables]
+    return tf.concat([losses.stack(), values.stack()] + weights, axis=0)
 
   def _soft_update_target(self, rate):
     """target <- (1 - rate) * target + rate * online, variable by variable."""

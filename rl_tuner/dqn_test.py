@@ -445,3 +445,39 @@ def test_xla_compiled_updates_equal_the_plain_graph():
   for a, b in zip(compiled.q_network.get_weights(),
                   plain.q_network.get_weights()):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_steps_return_the_weights_the_acting_path_then_uses():
+  learner = _learner('q')
+  minibatches = [_minibatch(seed) for seed in range(2)]
+  stacked = {key: np.stack([m[key] for m in minibatches])
+             for key in minibatches[0]}
+  before = learner.q_network.get_weights()
+  losses, values = learner.train_steps_numpy(stacked)
+  assert losses.shape == values.shape == (2,)
+  after = learner.q_network.get_weights()
+  assert all(not np.array_equal(b, a) for b, a in zip(before, after))
+  # The weights that came back with the losses are the variables, exactly.
+  numpy_net = learner._q_numpy  # pylint: disable=protected-access
+  acting = [w for layer in numpy_net._layers for w in layer]  # pylint: disable=protected-access
+  acting += list(numpy_net._dense)  # pylint: disable=protected-access
+  for got, want in zip(acting, after):
+    np.testing.assert_array_equal(got, want)
+  with pytest.raises(ValueError, match='flat weights have 3 values'):
+    numpy_net.set_flat_weights(np.zeros(3, np.float32))
+
+
+def test_pack_minibatches_lays_the_fields_out_in_order():
+  minibatch = {key: value[None] for key, value in _minibatch(4).items()}
+  ints, floats = dqn.pack_minibatches(minibatch)
+  sq = minibatch['state'].shape[-1]
+  assert ints.dtype == np.int32 and floats.dtype == np.float32
+  np.testing.assert_array_equal(ints[..., 0], minibatch['observation'])
+  np.testing.assert_array_equal(ints[..., 1], minibatch['action'])
+  np.testing.assert_array_equal(ints[..., 2], minibatch['new_observation'])
+  np.testing.assert_array_equal(floats[..., 0], minibatch['reward'])
+  np.testing.assert_array_equal(floats[..., 1:1 + sq], minibatch['state'])
+  np.testing.assert_array_equal(floats[..., 1 + sq:1 + 2 * sq],
+                                minibatch['new_state'])
+  np.testing.assert_array_equal(floats[..., 1 + 2 * sq:],
+                                minibatch['new_reward_state'])
