@@ -13,7 +13,8 @@ setuptools.setup(
     python_requires='>=3.10',
     packages=setuptools.find_packages(
         include=['note_rnn', 'note_rnn.*', 'rl_tuner', 'rl_tuner.*']),
-    package_data={'note_rnn': ['default_model/*']},
+    package_data={'note_rnn': ['default_model/*'],
+                  'rl_tuner': ['templates/*']},
     include_package_data=True,
     install_requires=[
         'tensorflow>=2.21,<2.22',
@@ -25,11 +26,21 @@ setuptools.setup(
         'tensorboard>=2.20',
         # BLAS on one thread around the numpy acting path (note_rnn.lstm_cell).
         'threadpoolctl>=3.1',
+        # The results pages (rl_tuner/report_page.py, templates/).
+        'jinja2>=3.1',
     ],
     extras_require={
         # pytest-xdist: the suite runs on every core (pytest.ini).
-        'test': ['pytest>=8', 'pytest-xdist>=3.5'],
+        # selenium drives Debian's headless Chromium in the browser test.
+        'test': ['pytest>=8', 'pytest-xdist>=3.5', 'selenium>=4.10'],
+        # General MIDI audio through FluidSynth (also needs the system's
+        # libfluidsynth, Debian's libfluidsynth3); without it the built-in
+        # renderer is used.
+        'audio': ['pyfluidsynth>=1.3'],
         # Only needed to rebuild the embedded default model's corpus.
         'corpus': ['music21>=9'],
+        # Sweeps (bin/rl_tuner_sweep.py) and note_rnn_create_dataset
+        # --runner=ray.
+        'sweep': ['ray[tune]>=2.9,<3'],
     },
 )

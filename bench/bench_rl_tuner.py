@@ -11,7 +11,11 @@ Measured in this run, side by side:
     acting path and with the old TensorFlow one; the replay buffer is filled
     to its capacity first, so the figures are a steady state, not an empty
     buffer;
-  * compositions/s of generation plus statistics (Table 1's work).
+  * compositions/s of generation plus statistics (Table 1's work);
+  * where the time of one environment step goes at B = 1 (acting, choosing,
+    rewards and appending, storing, sampling, the update, the rest), with
+    plain and XLA-compiled updates, and the floors under it: an empty
+    `tf.function` call, plain and compiled.
 The original code's figures are printed once, labelled as recorded on a
 machine like this (../shared/ORIGINAL.md), never as a ratio measured here.
 A machine-speed probe (a pure-Python loop) is printed first: this machine's
@@ -50,6 +54,8 @@ flags.DEFINE_integer('num_compositions', 20000,
                      'Compositions for the generation + statistics timing.')
 flags.DEFINE_bool('old_path', True, 'Also time the old TensorFlow acting '
                   'path.')
+flags.DEFINE_bool('xla', True, 'Also time training with XLA-compiled '
+                  'updates (--xla_updates).')
 flags.DEFINE_integer('seed', 0, 'Seed.')
 FLAGS = flags.FLAGS
 
@@ -73,11 +79,11 @@ def machine_probe_ms():
   return 1000.0 * best
 
 
-def make_tuner(output_dir, batch):
+def make_tuner(output_dir, batch, xla=False):
   kwargs = dict(dqn_hparams=dqn_hparams.paper_dqn_hparams(),
                 reward_scaler=2.0, exploration_mode='egreedy',
                 output_every_nth=10**9, num_parallel_melodies=batch,
-                seed=FLAGS.seed)
+                seed=FLAGS.seed, xla_updates=xla)
   if FLAGS.checkpoint:
     return rl_tuner.RLTuner(output_dir,
                             note_rnn_checkpoint_file=FLAGS.checkpoint,
@@ -119,19 +125,101 @@ def fill_replay(tuner):
         new_reward_state=rng.normal(size=(n, r_size)).astype(np.float32))
 
 
-def time_training(batch, steps, output_dir, old_path):
-  """Environment steps/s at the paper's ratio, replay full."""
-  tuner = make_tuner(output_dir, batch)
+def warm_tuner(batch, output_dir, old_path=False, xla=False):
+  """A tuner with its replay full, after a warm-up (traced and compiled)."""
+  tuner = make_tuner(output_dir, batch, xla)
   if old_path:
     use_tensorflow_acting(tuner)
   tuner.evaluate_model()  # Counts as done; train() will not evaluate again.
   fill_replay(tuner)
   tuner.train(num_steps=max(1000, 8 * batch * 32), exploration_period=10**6)
+  return tuner
+
+
+def time_training(batch, steps, output_dir, old_path=False, xla=False):
+  """Environment steps/s at the paper's ratio, replay full."""
+  tuner = warm_tuner(batch, output_dir, old_path, xla)
   start = time.perf_counter()
   start_steps = tuner.env_steps
   tuner.train(num_steps=steps, exploration_period=10**6)
   elapsed = time.perf_counter() - start
   return (tuner.env_steps - start_steps) / elapsed, tuner
+
+
+# Parts of one environment step: (label, object attribute path, method).
+STEP_PARTS = (
+    ('act (both networks, numpy)', 'learner', 'act_numpy'),
+    ('choose actions (e-greedy)', '', '_choose_actions'),
+    ('rewards + append (env.step)', 'env', 'step'),
+    ('store transitions (replay)', '', '_store_batch'),
+    ('update (TensorFlow call)', 'learner', 'train_steps_numpy'),
+    ('sample + gather minibatch', 'experience', 'gather'),
+)
+
+
+def step_profile(tuner, steps):
+  """Milliseconds per environment step of each part of `train`.
+
+  Each part's method is wrapped with a timer (about a microsecond per
+  call); 'update' excludes sampling, which is timed apart; 'the rest' is
+  the loop's own bookkeeping (counters, history, checks).
+
+  Returns:
+    (total ms per step, [(label, ms per step)]).
+  """
+  totals = {}
+  originals = []
+  for label, path, name in STEP_PARTS:
+    owner = getattr(tuner, path) if path else tuner
+    method = getattr(owner, name)
+    originals.append((owner, name))
+
+    def timed(*args, _method=method, _label=label, **kwargs):
+      start = time.perf_counter()
+      try:
+        return _method(*args, **kwargs)
+      finally:
+        totals[_label] = totals.get(_label, 0.0) + (
+            time.perf_counter() - start)
+    setattr(owner, name, timed)
+  sampled = tuner.experience.sample_indices
+  def timed_sample(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+      return sampled(*args, **kwargs)
+    finally:
+      key = 'sample + gather minibatch'
+      totals[key] = totals.get(key, 0.0) + time.perf_counter() - start
+  tuner.experience.sample_indices = timed_sample
+  start_steps = tuner.env_steps
+  start = time.perf_counter()
+  tuner.train(num_steps=steps, exploration_period=10**6)
+  elapsed = time.perf_counter() - start
+  for owner, name in originals + [(tuner.experience, 'sample_indices')]:
+    delattr(owner, name)  # The instance attribute goes; the method stays.
+  done = tuner.env_steps - start_steps
+  parts = [(label, 1000.0 * totals.get(label, 0.0) / done)
+           for label, _, _ in STEP_PARTS]
+  total = 1000.0 * elapsed / done
+  parts.append(('the rest (loop bookkeeping)',
+                total - sum(ms for _, ms in parts)))
+  return total, parts
+
+
+def time_empty_call(jit_compile, repeats=3000):
+  """Milliseconds of one call of a tf.function that adds two scalars: the
+  floor under every TensorFlow call on this machine."""
+  function = tf.function(lambda x: x + 1.0, jit_compile=jit_compile)
+  call = function.get_concrete_function(tf.TensorSpec([], tf.float32))
+  value = tf.constant(1.0)
+  call(value)
+  best = float('inf')
+  for _ in range(3):
+    start = time.perf_counter()
+    for _ in range(repeats):
+      call(value).numpy()
+    best = min(best, (time.perf_counter() - start) / repeats)
+  return 1000.0 * best
 
 
 def time_act(tuner, repeats=3000):
@@ -184,6 +272,29 @@ def time_generation(tuner, num_compositions):
   return generated - start, time.perf_counter() - generated
 
 
+def print_step_profile(tmp):
+  """Where one step's time goes at B = 1, plain and XLA updates; floors."""
+  steps = max(FLAGS.train_steps, 5000)
+  columns = []
+  for xla in (False, True) if FLAGS.xla else (False,):
+    tuner = warm_tuner(1, os.path.join(tmp, f'profile{xla}'), xla=xla)
+    with lstm_cell.single_threaded_blas():
+      columns.append(step_profile(tuner, steps))
+  names = ['plain updates', 'XLA updates'][:len(columns)]
+  print(f'one environment step at B = 1, ms ({steps} steps timed; share of '
+        'the step):')
+  print(f'  {"":32s}' + ''.join(f'{n:>22s}' for n in names))
+  for row, (label, _) in enumerate(columns[0][1]):
+    cells = ''.join(f'{parts[row][1]:12.4f} ({100 * parts[row][1] / total:4.1f}%)'
+                    for total, parts in columns)
+    print(f'  {label:32s}{cells}')
+  print(f'  {"total":32s}' + ''.join(
+      f'{total:12.4f} = {1000 / total:5.0f}/s' for total, _ in columns))
+  print(f'floor of any TensorFlow call (empty tf.function): '
+        f'{time_empty_call(False):.3f} ms; compiled with XLA: '
+        f'{time_empty_call(True):.3f} ms')
+
+
 def main(argv):
   del argv
   print(f'RL Tuner benchmark; {os.cpu_count()} CPUs; checkpoint: '
@@ -194,8 +305,12 @@ def main(argv):
     for value in FLAGS.parallel:
       batch = int(value)
       rate, tuners[batch] = time_training(
-          batch, FLAGS.train_steps, os.path.join(tmp, f'b{batch}'), False)
+          batch, FLAGS.train_steps, os.path.join(tmp, f'b{batch}'))
       line = f'train B={batch:3d}: {rate:8.0f} env steps/s'
+      if FLAGS.xla:
+        xla, _ = time_training(batch, FLAGS.train_steps,
+                               os.path.join(tmp, f'xla{batch}'), xla=True)
+        line += f'   XLA updates: {xla:8.0f}/s {xla / rate:5.2f}x'
       if FLAGS.old_path:
         old, _ = time_training(batch, FLAGS.train_steps,
                                os.path.join(tmp, f'old{batch}'), True)
@@ -227,6 +342,7 @@ def main(argv):
           f'compositions: {generate_s:.2f} s + {stats_s:.2f} s = '
           f'{per_s:.0f} compositions/s; 100,000 would take '
           f'{100000 / per_s:.1f} s')
+    print_step_profile(tmp)
   r = RECORDED_ORIGINAL
   print(f'The original code, recorded on a machine like this '
         f'(../shared/ORIGINAL.md), not measured in this run: '

@@ -233,12 +233,12 @@ def test_main_disk_full_leaves_no_partial_dataset(tool, fake_corpus, tmp_path,
   monkeypatch.setitem(sys.modules, 'music21', None)
   write_records = sequence_example_io.write_sequence_examples
 
-  def writer(path, melodies):
+  def writer(path, melodies, *layout):
     if path.endswith(dataset_runner.EVAL_FILENAME):
       with open(path, 'wb') as f:
         f.write(b'half a file')
       raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
-    return write_records(path, melodies)
+    return write_records(path, melodies, *layout)
   monkeypatch.setattr(sequence_example_io, 'write_sequence_examples', writer)
   output_dir = tmp_path / 'out'
   rc, _, err = _run_main(

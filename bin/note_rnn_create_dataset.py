@@ -7,10 +7,10 @@ Melodies are extracted as Magenta's melody_rnn pipeline does (see
 `note_rnn.melody_pipeline`; files are read by `note_rnn.source_files` and the
 job is run by `note_rnn.dataset_runner`), transposed to C major, encoded to
 the 38 classes and written as `training_melodies.tfrecord` and
-`eval_melodies.tfrecord` (tf.train.SequenceExample, Magenta's layout) in
---output_dir. Whole source files go to one split. A summary of what was
-read, skipped and kept is printed at the end; every file that failed, with
-its reason, is listed in `failed_files.txt` beside the outputs.
+`eval_melodies.tfrecord` (tf.train.SequenceExample, Magenta's layout, by
+default) in --output_dir. Whole source files go to one split. A summary of
+what was read, skipped and kept is printed at the end; every file that
+failed, with its reason, is listed in `failed_files.txt` beside the outputs.
 
 Bad input fails only its own file: files or NoteSequences over the bounds
 of `source_files` (MAX_INPUT_BYTES) and `melody_pipeline` (MAX_INPUT_NOTES,
@@ -21,10 +21,21 @@ tools do (a byte order mark, an `%abc-charset` / `I:abc-charset` line, else
 UTF-8, then Windows-1252 / latin-1). A chunk of NoteSequence records that
 kills its worker is split, so only the record at fault fails.
 
---output_dir is checked before any input is read; the three outputs are
-renamed into place together, so a failed run (a full disk) leaves it as it
-was. Exit status: 0 on success, 2 (with one line on stderr) on bad flags,
-an unusable --output_dir, a full disk, or when no melody was found.
+--layout=compact writes class indices (tf.train.Example, int64
+`melody_classes`, ~1 byte per step) instead of Magenta's one-hot
+SequenceExamples (~170 bytes per step); note_rnn_train, note_rnn_evaluate
+and the RL Tuner's --training_data_path read both, Magenta's tools only
+the default. --num_shards=N writes each split as N files
+(`training_melodies.tfrecord-00000-of-0000N`, ...; note_rnn_train reads
+them with a glob). --runner=ray reads the files as Ray tasks (local Ray of
+--num_workers CPUs, or the cluster at --ray_address / RAY_ADDRESS; needs
+pip install -e '.[sweep]'): same melodies, statistics and split as the
+local runner.
+
+--output_dir is checked before any input is read; the outputs are renamed
+into place together, so a failed run (a full disk) leaves it as it was.
+Exit status: 0 on success, 2 (with one line on stderr) on bad flags, an
+unusable --output_dir, a full disk, or when no melody was found.
 """
 
 import os
@@ -35,6 +46,7 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 
 from note_rnn import dataset_runner  # pylint: disable=g-import-not-at-top
+from note_rnn import example_layouts  # pylint: disable=g-import-not-at-top
 from note_rnn import melody_pipeline  # pylint: disable=g-import-not-at-top
 from note_rnn import outputs  # pylint: disable=g-import-not-at-top
 from note_rnn import source_files  # pylint: disable=g-import-not-at-top
@@ -71,7 +83,21 @@ flags.adopt_module_key_flags(script_setup)
 flags.DEFINE_integer(
     'num_workers', os.cpu_count() or 1,
     'Worker processes reading and encoding files (even 1: a file that '
-    'kills its worker is retried alone, then failed as worker_crashed).')
+    'kills its worker is retried alone, then failed as worker_crashed); '
+    'with --runner=ray, the CPUs of a local Ray.')
+flags.DEFINE_enum('layout', example_layouts.DEFAULT,
+                  list(example_layouts.LAYOUTS), example_layouts.HELP)
+flags.DEFINE_integer('num_shards', 1,
+                     'Files per split: 1 writes training_melodies.tfrecord '
+                     'and eval_melodies.tfrecord; N writes each as N shards '
+                     '<name>-0000i-of-0000N.')
+flags.DEFINE_enum('runner', 'local', list(dataset_runner.RUNNERS),
+                  "Where files are read: 'local' worker processes, or "
+                  "'ray' tasks (same outputs).")
+flags.DEFINE_string('ray_address', '',
+                    'Ray cluster of --runner=ray (default RAY_ADDRESS, else '
+                    'a local Ray); the input must be readable at the same '
+                    'path on every node.')
 
 FLAGS = flags.FLAGS
 
@@ -90,6 +116,15 @@ def _validate_flags():
     return f'--eval_ratio must lie in [0, 1]; got {FLAGS.eval_ratio}'
   if FLAGS.num_workers < 1:
     return f'--num_workers must be >= 1; got {FLAGS.num_workers}'
+  if FLAGS.num_shards < 1:
+    return f'--num_shards must be >= 1; got {FLAGS.num_shards}'
+  if FLAGS.runner == 'ray':
+    try:
+      import ray  # pylint: disable=g-import-not-at-top
+      del ray
+    except ImportError:
+      return ("--runner=ray needs Ray (an optional extra): pip install -e "
+              "'.[sweep]'")
   return None
 
 
@@ -109,7 +144,9 @@ def _main(argv):
   try:
     stats = create_dataset(
         FLAGS.input, FLAGS.output_dir, eval_ratio=FLAGS.eval_ratio,
-        seed=FLAGS.seed, options=options, num_workers=FLAGS.num_workers)
+        seed=FLAGS.seed, options=options, num_workers=FLAGS.num_workers,
+        layout=FLAGS.layout, num_shards=FLAGS.num_shards,
+        runner=FLAGS.runner, ray_address=FLAGS.ray_address or None)
   except EmptyCorpusError as e:
     if e.stats is not None and e.stats.files_found:
       print(e.stats.summary())

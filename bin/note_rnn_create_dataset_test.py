@@ -258,6 +258,8 @@ def test_main_rejects_bad_flags_with_one_line(tmp_path, capsys):
        '--eval_ratio'),
       ([f'--input={REPO_ROOT / "testdata"}', out, '--gap_bars=0'],
        'gap_bars'),
+      ([f'--input={REPO_ROOT / "testdata"}', out, '--num_shards=0'],
+       '--num_shards must be >= 1; got 0'),
   ]
   for argv, message in cases:
     rc, _, err = _run_main(argv, capsys)
@@ -276,6 +278,25 @@ def test_main_reads_a_flagfile(tmp_path, capsys, testdata_run):
   assert rc == 0
   assert out.count('Melody dataset summary') == 1
   assert _read_bytes(tmp_path / 'out') == _read_bytes(reference_dir)
+
+
+def test_main_writes_compact_shards_of_the_same_melodies(tmp_path, capsys,
+                                                        testdata_run):
+  _, reference_dir, _ = testdata_run
+  rc, out, _ = _run_main([f'--input={REPO_ROOT / "testdata"}',
+                          f'--output_dir={tmp_path}', '--num_workers=1',
+                          '--layout=compact', '--num_shards=2'], capsys)
+  assert rc == 0
+  for filename in (dataset_runner.TRAINING_FILENAME,
+                   dataset_runner.EVAL_FILENAME):
+    names, pattern = dataset_runner.shard_names(filename, 2)
+    assert f'-> {tmp_path / pattern}' in out
+    melodies = sum((sio.read_class_sequences(str(tmp_path / n))
+                    for n in names), [])
+    assert melodies == sio.read_class_sequences(
+        str(reference_dir / filename))
+    compact = sum(os.path.getsize(tmp_path / n) for n in names)
+    assert compact * 100 < os.path.getsize(reference_dir / filename)
 
 
 def _run_script(*args):
@@ -412,10 +433,10 @@ def test_main_disk_full_leaves_no_partial_dataset(tmp_path, capsys,
   if failing == 'eval':
     write_records = sio.write_sequence_examples
 
-    def writer(path, melodies):
+    def writer(path, melodies, *layout):
       if path.endswith(dataset_runner.EVAL_FILENAME):
         _fill_the_disk(path)
-      return write_records(path, melodies)
+      return write_records(path, melodies, *layout)
     monkeypatch.setattr(sio, 'write_sequence_examples', writer)
   else:
     monkeypatch.setattr(encoding, 'write_file_atomically',

@@ -8,7 +8,8 @@
 All melodies are sampled together in one batch. Each starts with the first
 melody of --primer_midi (kept in its key, folded into MIDI pitches [48, 84)),
 or with one random pitch. Writes OUTPUT_DIR/melody_000.mid, ... and
-OUTPUT_DIR/piano_roll.png, and prints each melody's class sequence (0 = hold,
+OUTPUT_DIR/piano_roll.png, melody_000.wav, ... (--noaudio: none; see
+--audio_renderer), and prints each melody's class sequence (0 = hold,
 1 = rest, k >= 2 = MIDI pitch 46 + k). --output_dir is checked before the
 model is loaded. Exit status: 0 on success, 2 (with one line on stderr) on
 bad flags, an unusable --output_dir, a full disk, a missing or unreadable
@@ -23,6 +24,7 @@ import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app
 from absl import flags
 
+from note_rnn import audio
 from note_rnn import checkpoint_import
 from note_rnn import encoding
 from note_rnn import generation
@@ -67,8 +69,11 @@ flags.DEFINE_integer(
     'default: a fresh one each run.')
 flags.DEFINE_float(
     'qpm', encoding.DEFAULT_QPM,
-    'Tempo of the MIDI files in quarter notes per minute.')
+    'Tempo of the MIDI and WAV files in quarter notes per minute.')
 flags.DEFINE_boolean('plot', True, 'Also write the piano roll piano_roll.png.')
+# --audio, --audio_program, --audio_renderer (tempo: --qpm above).
+audio.define_flags(qpm=False)
+flags.adopt_module_key_flags(audio)
 
 FLAGS = flags.FLAGS
 
@@ -91,7 +96,16 @@ def _validate_flags():
     return f'--qpm must be > 0; got {FLAGS.qpm}'
   if FLAGS.primer_midi and not os.path.isfile(FLAGS.primer_midi):
     return f'--primer_midi={FLAGS.primer_midi} is not a file'
+  try:
+    _audio_options().check()
+  except audio.AudioError as e:
+    return str(e)
   return None
+
+
+def _audio_options():
+  return audio.AudioOptions(FLAGS.audio, FLAGS.qpm, FLAGS.audio_program,
+                            FLAGS.audio_renderer)
 
 
 
@@ -107,12 +121,15 @@ def _main(argv):
       FLAGS.checkpoint or None, FLAGS.output_dir, FLAGS.num_outputs,
       num_steps=FLAGS.num_steps, primer_midi=FLAGS.primer_midi,
       temperature=FLAGS.temperature, seed=FLAGS.seed, qpm=FLAGS.qpm,
-      plot=FLAGS.plot)
+      plot=FLAGS.plot, audio_options=_audio_options())
   print(f'Model: {result.model_source}')
   for path, classes in zip(result.midi_paths, result.class_sequences):
     print(f'{os.path.basename(path)}: {" ".join(str(c) for c in classes)}')
   if result.piano_roll_path:
     print(f'Piano roll: {result.piano_roll_path}')
+  if result.audio:
+    print(f'Audio: {len(result.wav_paths)} WAV files beside the MIDI files '
+          f'({result.audio["description"]}, {result.audio["qpm"]:g} qpm)')
   return 0
 
 

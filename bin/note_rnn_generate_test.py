@@ -7,10 +7,12 @@ import sys
 
 from absl import flags
 from absl.testing import flagsaver
+import numpy as np
 import pytest
 
 import output_checks_testing
 import script_testing
+from note_rnn import audio
 from note_rnn import checkpoint_import
 from note_rnn import encoding
 from note_rnn import hparams as hparams_lib
@@ -61,6 +63,7 @@ def test_main_rejects_bad_input_with_one_line(tool, saved_model, tmp_path,
        'must exceed the primer length'),
       ([model, out, f'--primer_midi={REPO_ROOT / "testdata" / "corrupt.mid"}'],
        'cannot read MIDI file'),
+      ([model, out, '--audio_program=128'], '--audio_program must be'),
   ]
   for argv, message in cases:
     rc, _, err = _run_main(tool, argv, capsys)
@@ -81,7 +84,7 @@ def test_script_end_to_end(saved_model, tmp_path):
   result = subprocess.run(
       [sys.executable, str(SCRIPT), f'--checkpoint={saved_model}',
        '--num_outputs=4', '--num_steps=24', f'--output_dir={tmp_path}',
-       '--temperature=0.8', '--seed=1'],
+       '--temperature=0.8', '--seed=1', '--qpm=100'],
       cwd=REPO_ROOT, env=env, capture_output=True, text=True,
       timeout=SUBPROCESS_TIMEOUT_S, check=False)
   assert result.returncode == 0, result.stderr
@@ -97,6 +100,13 @@ def test_script_end_to_end(saved_model, tmp_path):
     assert sequence.notes[0].pitch == encoding.class_to_pitch(classes[0])
   assert (tmp_path / 'piano_roll.png').stat().st_size > 0
   assert 'Piano roll: ' in result.stdout
+  # A WAV beside each MIDI file, 24 steps at --qpm=100 long.
+  assert 'Audio: 4 WAV files beside the MIDI files (' in result.stdout
+  assert ', 100 qpm)' in result.stdout
+  for index in range(4):
+    samples, rate = audio.read_wav(tmp_path / f'melody_{index:03d}.wav')
+    assert len(samples) == audio.num_samples(24, 100, rate)
+    assert np.abs(samples).max() > 0.1
 
 
 # --- Unusable output locations: one line, exit 2, nothing written.

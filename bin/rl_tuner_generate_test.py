@@ -20,6 +20,7 @@ import pytest
 
 import output_checks_testing
 import script_testing
+from note_rnn import audio
 from note_rnn import encoding
 from note_rnn import generation
 from note_rnn import outputs
@@ -105,9 +106,12 @@ def runs(workdir, run_dir):
   cases = {
       'sample': [f'--run_dir={run_dir}'] + common,
       'argmax': [f'--run_dir={run_dir}', '--sampling=argmax',
-                 f'--output_dir={workdir / "argmax"}'] + common,
+                 f'--output_dir={workdir / "argmax"}', '--noaudio',
+                 '--qpm=120'] + common,
       'missing': [f'--run_dir={workdir / "missing"}'],
       'not_a_run': [f'--run_dir={not_a_run}'],
+      'bad_qpm': [f'--run_dir={run_dir}', '--qpm=0',
+                  f'--output_dir={workdir / "bad_qpm"}'],
   }
   return _run_all({name: (GENERATE, args) for name, args in cases.items()},
                   workdir)
@@ -152,6 +156,26 @@ def test_writes_midi_png_and_json(runs, run_dir, workdir, case):
     assert played == [encoding.class_to_pitch(c) for c in classes if c >= 2]
   with open(out / 'piano_roll.png', 'rb') as f:
     assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+  # Audio: a WAV of each melody's length at 80 qpm by default; the argmax
+  # run has --noaudio and --qpm=120 (its MIDI files' tempo).
+  if case == 'sample':
+    assert result['wav_files'] == [f'melody_{i:03d}.wav' for i in
+                                   range(NUM_OUTPUTS)]
+    assert result['audio']['renderer'] in ('fluidsynth', 'builtin')
+    description = result['audio']['description']
+    assert (f'Audio: WAV beside each MIDI file ({description}, 80 qpm)'
+            in run.stdout)
+    for name, classes in zip(result['wav_files'], melodies):
+      samples, rate = audio.read_wav(out / name)
+      assert len(samples) == audio.num_samples(NUM_STEPS, 80, rate)
+      assert np.abs(samples).max() > 0.1 or not any(c >= 2 for c in classes)
+  else:
+    assert result['wav_files'] == [] and result['audio'] is None
+    assert not list(out.glob('*.wav'))
+    assert result['qpm'] == 120
+    sequence = encoding.midi_file_to_note_sequence(
+        str(out / 'melody_000.mid'))
+    assert sequence.tempos[0].qpm == pytest.approx(120)
 
 
 @pytest.mark.parametrize('case', ['sample', 'argmax'])
@@ -198,6 +222,7 @@ def test_argmax_policy_is_g_plus_reward_rnn_logits(runs, workdir, run_dir,
 @pytest.mark.parametrize('case,message', [
     ('missing', 'run directory not found: '),
     ('not_a_run', 'is not an rl_tuner_train run: no summary.json'),
+    ('bad_qpm', '--qpm must be > 0; got 0.0'),
 ])
 def test_bad_input_exits_2_with_one_line(runs, case, message):
   run = runs[case]

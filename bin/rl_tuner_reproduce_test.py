@@ -40,3 +40,12 @@ def test_unknown_algorithm_exits_2_with_one_line(tmp_path):
   assert run.returncode == 2
   assert run.stderr.strip().splitlines()[-1].startswith(
       "rl_tuner_reproduce: error: unknown algorithm 'sarsa'")
+
+
+def test_unusable_seeds_exit_2_with_one_line_and_write_nothing(tmp_path):
+  out = tmp_path / 'out'
+  run = _run(f'--output_dir={out}', '--seeds=0,-1', '--ray')
+  assert run.returncode == 2
+  assert run.stderr.strip().splitlines()[-1] == (
+      'rl_tuner_reproduce: error: --seeds: -1 is negative')
+  assert not out.exists()

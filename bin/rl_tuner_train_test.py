@@ -17,6 +17,7 @@ import time
 import numpy as np
 import pytest
 
+from note_rnn import audio
 from note_rnn import encoding
 from note_rnn import hparams as note_rnn_hparams_lib
 from note_rnn import model as note_rnn_model
@@ -133,7 +134,7 @@ def concurrent_runs(workdir, tiny_checkpoint, trained):
       'user_reward': _train_args(
           str(workdir / 'user_reward'), tiny_checkpoint,
           reward=f'{RHYTHM}:eighth_note_onsets',
-          reward_weights='eighth_note_onsets=2,key=0.5'),
+          reward_weights='eighth_note_onsets=2,key=0.5', audio='false'),
       'wrong_reward': _train_args(bad, tiny_checkpoint,
                                   reward=f'{wrong}:wrong'),
       'unknown_reward': _train_args(bad, tiny_checkpoint,
@@ -141,6 +142,7 @@ def concurrent_runs(workdir, tiny_checkpoint, trained):
       'unknown_weight': _train_args(bad, tiny_checkpoint,
                                     reward_weights='nosuch=1'),
       'algorithm': _train_args(bad, tiny_checkpoint, algorithm='sarsa'),
+      'audio_program': _train_args(bad, tiny_checkpoint, audio_program=128),
       'reward_mode': _train_args(bad, tiny_checkpoint, reward_mode='loud'),
       'primer': _train_args(bad, tiny_checkpoint, priming_mode='single_midi'),
       'checkpoint': _train_args(bad, str(workdir / 'missing.ckpt')),
@@ -255,6 +257,56 @@ def test_run_writes_every_output(trained, tiny_checkpoint):
   checkpoints = out / rl_tuner_lib.CHECKPOINT_SUBDIR
   assert sorted(os.listdir(checkpoints)) == ['q-32', 'q-64', 'replay']
 
+  # Table 1 beside the untuned Note RNN, on as many melodies.
+  untuned = summary['table1_untuned_note_rnn']
+  assert untuned['compositions_with_unique_max_note'] * NUM_STATS == (
+      pytest.approx(round(untuned['compositions_with_unique_max_note'] *
+                          NUM_STATS)))
+  assert '| metric | q | Note RNN (untuned) |' in (
+      out / 'table1.md').read_text()
+
+
+def test_run_writes_audio_and_its_page(trained):
+  run, out = trained
+  summary = json.loads((out / 'summary.json').read_text())
+  # The run says which renderer made its audio, in summary.json and log.
+  record = summary['audio']
+  assert record['renderer'] in ('fluidsynth', 'builtin')
+  assert record['qpm'] == 80 and record['program'] == 0
+  assert f'({record["description"]}, 80 qpm)' in run.stderr
+  # 3 untuned and 3 tuned sample melodies, each as MIDI, WAV, piano roll,
+  # and the melody of q.mid as q.wav: 32 steps at 80 qpm = 6 s each.
+  assert sorted(summary['samples']) == ['note_rnn', 'q']
+  wavs = [out / 'q.wav'] + [out / 'samples' / f'{model}_{i}.wav'
+                            for model in ('note_rnn', 'q') for i in range(3)]
+  for path in wavs:
+    samples, rate = audio.read_wav(path)
+    assert rate == record['sample_rate']
+    assert len(samples) == 6 * rate, path
+    assert np.abs(samples).max() > 0.1, path
+  played = encoding.midi_file_to_note_sequence(str(out / 'samples' /
+                                                   'note_rnn_1.mid'))
+  assert [n.pitch for n in sorted(played.notes, key=lambda n: n.start_time)
+          ] == [encoding.class_to_pitch(c)
+                for c in summary['samples']['note_rnn'][1] if c >= 2]
+  # The page, and where to find it.
+  page = (out / 'report.html').read_text()
+  assert 'src="samples/q_2.wav"' in page
+  assert 'Results page: ' in run.stderr
+  # TensorBoard: the evaluation melodies as audio at each evaluation.
+  steps = _tensorboard_steps(out, 'eval_melodies')
+  assert steps == [EVERY, 2 * EVERY]
+
+
+def _tensorboard_steps(out, tag):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  steps = []
+  for event_file in sorted((out / 'tensorboard').iterdir()):
+    for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+      steps += [event.step for value in event.summary.value
+                if value.tag == tag]
+  return steps
+
 
 def test_tuned_note_rnn_is_the_final_q_network(trained, tmp_path):
   _, out = trained
@@ -284,6 +336,8 @@ def test_tuned_note_rnn_is_the_final_q_network(trained, tmp_path):
                   'pure_rl'),
     ('reward_mode', "unknown --reward_mode 'loud'; valid values: scale, "),
     ('primer', '--priming_mode=single_midi needs --midi_primer'),
+    ('audio_program', '--audio_program must be a General MIDI program in '
+                      '[0, 127]; got 128'),
     ('checkpoint', 'Note RNN checkpoint not found: '),
     ('no_resume', 'already holds a run; pass --resume'),
     ('wrong_reward', "reward 'wrong' returned shape (2,); expected (1,)"),
@@ -357,3 +411,8 @@ def test_a_user_reward_from_a_file_is_recorded_by_name(concurrent_runs,
       tags.update(value.tag for value in event.summary.value)
   assert 'reward_terms/eighth_note_onsets' in tags
   assert 'eval_reward_terms/eighth_note_onsets' in tags
+  # This run had --audio=false: MIDI and a page, no audio anywhere.
+  assert summary['audio'] is None and 'eval_melodies' not in tags
+  assert not list(out.glob('**/*.wav'))
+  assert (out / 'samples' / 'q_0.mid').is_file()
+  assert 'No audio was written' in (out / 'report.html').read_text()

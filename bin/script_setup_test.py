@@ -54,7 +54,7 @@ def test_help_exits_0(tool):
 @pytest.mark.parametrize('tool', TOOLS)
 def test_help_loads_neither_tensorflow_nor_note_seq(tool):
   # Every tool: the libraries that define or default its flags import
-  # TensorFlow, Keras and note_seq only in the functions that use them.
+  # TensorFlow, Keras, note_seq and Ray only in the functions that use them.
   code = (
       'import runpy, sys\n'
       f'sys.path.insert(0, {str(BIN)!r})\n'
@@ -63,7 +63,7 @@ def test_help_loads_neither_tensorflow_nor_note_seq(tool):
       f'  runpy.run_path(sys.argv[0], run_name="__main__")\n'
       'except SystemExit as e:\n'
       '  print("exit", e.code)\n'
-      'print(sorted(m for m in ("tensorflow", "note_seq", "keras")\n'
+      'print(sorted(m for m in ("tensorflow", "note_seq", "keras", "ray")\n'
       '             if m in sys.modules))\n')
   run = subprocess.run([sys.executable, '-c', code], capture_output=True,
                        text=True, env=_env(), timeout=120, check=False)

@@ -2,9 +2,12 @@
 
 `create_dataset` runs the pipeline (`note_rnn.source_files`,
 `note_rnn.melody_pipeline`) over a folder, glob or NoteSequence TFRecord and
-writes Magenta-layout SequenceExample TFRecords (`note_rnn.sequence_example_io`)
-split into training and evaluation sets by source file, and the list of
-failed files. A file that kills its worker process is retried alone and
+writes TFRecords of melodies (`note_rnn.sequence_example_io`; Magenta's
+SequenceExample layout or the compact one, `note_rnn.example_layouts`; one
+file or N shards per split) split into training and evaluation sets by
+source file, and the list of failed files. The tasks run in local worker
+processes, or as Ray tasks (`runner='ray'`, `note_rnn.dataset_ray`) with
+the same results. A file that kills its worker process is retried alone and
 then failed; a chunk of NoteSequence records that does is split, so that
 only the record that kills its worker again fails (`run_tasks`). The
 outputs appear together or not at all (`write_dataset`).
@@ -20,6 +23,7 @@ import sys
 import time
 
 from note_rnn import encoding
+from note_rnn import example_layouts
 from note_rnn import melody_pipeline
 from note_rnn import outputs
 from note_rnn import source_files
@@ -32,6 +36,8 @@ TRAINING_FILENAME = 'training_melodies.tfrecord'
 EVAL_FILENAME = 'eval_melodies.tfrecord'
 # Every failed input file, one `key<TAB>reason` line each, sorted.
 FAILED_FILES_FILENAME = 'failed_files.txt'
+# Where the tasks run: worker processes here, or Ray tasks.
+RUNNERS = ('local', 'ray')
 
 # NoteSequence records sent to a worker process at once.
 RECORDS_PER_TASK = 32
@@ -332,7 +338,8 @@ def split_sources(keys, eval_ratio, seed):
 def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
                    seed=0, options=melody_pipeline.MelodyOptions(),
                    num_workers=None, progress_stream=sys.stderr,
-                   run_task=_run_task):
+                   run_task=_run_task, layout=example_layouts.DEFAULT,
+                   num_shards=1, runner='local', ray_address=None):
   """Builds the Note RNN training and evaluation TFRecords.
 
   Every input file (or NoteSequence record) is a source; whole sources go to
@@ -356,6 +363,12 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
     progress_stream: text stream for the progress line, or None.
     run_task: the worker entry point (see `run_tasks`; tests put faults
       in it).
+    layout: record layout, `note_rnn.example_layouts` MAGENTA or COMPACT.
+    num_shards: files per split (see `shard_names`).
+    runner: 'local' (worker processes) or 'ray' (Ray tasks on a local Ray
+      of `num_workers` CPUs, or the cluster at `ray_address` /
+      RAY_ADDRESS); both give the same files.
+    ray_address: the Ray cluster of runner 'ray'.
 
   Returns:
     `DatasetStats`.
@@ -371,6 +384,12 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
     raise ValueError(f'eval_ratio must lie in [0, 1]; got {eval_ratio}')
   if num_workers is not None and num_workers < 0:
     raise ValueError(f'num_workers must be >= 0; got {num_workers}')
+  example_layouts.check(layout)
+  if num_shards < 1:
+    raise ValueError(f'num_shards must be >= 1; got {num_shards}')
+  if runner not in RUNNERS:
+    raise ValueError(f'runner must be one of {", ".join(RUNNERS)}; got '
+                     f'{runner!r}')
   outputs.check_output_dir(output_dir, '--output_dir')
   sources = source_files.find_source_files(input_spec, exclude_dir=output_dir)
   stats = melody_pipeline.DatasetStats(files_found=len(sources))
@@ -391,10 +410,18 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
     num_workers = os.cpu_count() or 1
   num_workers = max(1, min(num_workers, total))
   progress = Progress(total, unit, progress_stream)
-  results = run_tasks(_make_tasks(sources, record_counts, options, stats),
-                      num_workers, progress, run_task=run_task,
-                      on_crash=_crashed_task_result, split_task=_split_task,
-                      in_process=in_process)
+  tasks = _make_tasks(sources, record_counts, options, stats)
+  if runner == 'ray':
+    # pylint: disable-next=g-import-not-at-top
+    from note_rnn import dataset_ray
+    results = dataset_ray.run_tasks(
+        tasks, progress, run_task=run_task, on_crash=_crashed_task_result,
+        split_task=_split_task, ray_address=ray_address,
+        num_cpus=num_workers)
+  else:
+    results = run_tasks(tasks, num_workers, progress, run_task=run_task,
+                        on_crash=_crashed_task_result,
+                        split_task=_split_task, in_process=in_process)
   progress.finish()
 
   melodies_by_source = {}
@@ -409,7 +436,7 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
         'dropped and why)', stats)
 
   return write_dataset(melodies_by_source, output_dir, eval_ratio, seed,
-                       stats)
+                       stats, layout=layout, num_shards=num_shards)
 
 
 def write_failed_files(path, failed_files):
@@ -426,11 +453,36 @@ def write_failed_files(path, failed_files):
       path, text.encode('utf-8', errors='backslashreplace'))
 
 
-def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats):
+def shard_names(filename, num_shards):
+  """Names of a split's files: `filename` alone, or its shards
+  `filename-00000-of-0000N`; and the glob naming exactly those."""
+  if num_shards == 1:
+    return [filename], filename
+  names = [f'{filename}-{i:05d}-of-{num_shards:05d}'
+           for i in range(num_shards)]
+  return names, f'{filename}-?????-of-{num_shards:05d}'
+
+
+def _shards(melodies, num_shards):
+  """Contiguous parts (shard order = the split's order), sizes within 1."""
+  size, extra = divmod(len(melodies), num_shards)
+  parts, start = [], 0
+  for index in range(num_shards):
+    end = start + size + (index < extra)
+    parts.append(melodies[start:end])
+    start = end
+  return parts
+
+
+def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats,
+                  layout=example_layouts.DEFAULT, num_shards=1):
   """Splits melodies by source, shuffles and writes both TFRecords.
 
-  The three files are written together (`write_files_together`): a failed
+  The files are written together (`write_files_together`): a failed
   write (a full disk) leaves `output_dir` as it was, not even created.
+  With shards, each split's melodies are cut into `num_shards` contiguous
+  parts in order, so reading the shards in name order gives the
+  unsharded file's melodies.
 
   Args:
     melodies_by_source: source key -> list of melodies (bytes or lists of
@@ -439,7 +491,10 @@ def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats):
       `FAILED_FILES_FILENAME` are written (created if missing).
     eval_ratio: fraction of sources for evaluation, in [0, 1].
     seed: split (`split_sources`) and order seed.
-    stats: `DatasetStats`; its split and output fields are filled in.
+    stats: `DatasetStats`; its split and output fields are filled in
+      (with shards, training_path and eval_path are the globs naming them).
+    layout: record layout (`note_rnn.example_layouts`).
+    num_shards: files per split.
 
   Returns:
     `stats`.
@@ -457,17 +512,22 @@ def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats):
   # free of TensorFlow.
   # pylint: disable-next=g-import-not-at-top
   from note_rnn import sequence_example_io
-  written = outputs.write_files_together(
-      output_dir,
-      [(TRAINING_FILENAME, lambda path: (
-          sequence_example_io.write_sequence_examples(path, training))),
-       (EVAL_FILENAME, lambda path: (
-           sequence_example_io.write_sequence_examples(path, evaluation))),
-       (FAILED_FILES_FILENAME, lambda path: (
-           write_failed_files(path, stats.failed_files)))])
-  stats.training_melodies, stats.eval_melodies, _ = written
-  stats.training_path = os.path.join(output_dir, TRAINING_FILENAME)
-  stats.eval_path = os.path.join(output_dir, EVAL_FILENAME)
+  def writer(melodies):
+    return lambda path: sequence_example_io.write_sequence_examples(
+        path, melodies, layout)
+  writers, paths = [], []
+  for filename, melodies in ((TRAINING_FILENAME, training),
+                             (EVAL_FILENAME, evaluation)):
+    names, pattern = shard_names(filename, num_shards)
+    writers += [(name, writer(part)) for name, part in
+                zip(names, _shards(melodies, num_shards))]
+    paths.append(os.path.join(output_dir, pattern))
+  writers.append((FAILED_FILES_FILENAME, lambda path: (
+      write_failed_files(path, stats.failed_files))))
+  written = outputs.write_files_together(output_dir, writers)
+  stats.training_melodies = sum(written[:num_shards])
+  stats.eval_melodies = sum(written[num_shards:2 * num_shards])
+  stats.training_path, stats.eval_path = paths
   stats.failed_files_path = os.path.join(output_dir, FAILED_FILES_FILENAME)
   stats.eval_sources = len(eval_keys)
   stats.training_sources = len(melodies_by_source) - len(eval_keys)

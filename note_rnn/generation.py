@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from note_rnn import audio
 from note_rnn import encoding
 from note_rnn import melody_pipeline
 # Matplotlib and the model (with TensorFlow) are imported by the functions
@@ -137,28 +138,12 @@ def primer_classes_from_midi(path):
 # --- Piano roll --------------------------------------------------------------
 
 
-def note_spans(classes):
-  """The notes of a class sequence as (start_step, end_step, pitch) tuples.
-
-  A pitch class starts a note; hold (0) extends the sounding note; rest (1)
-  or the next onset ends it. end_step is exclusive. Holds with no sounding
-  note are silence.
-  """
-  spans, start, pitch = [], None, None
-  for t, cls in enumerate(int(c) for c in classes):
-    if cls == encoding.HOLD_CLASS:
-      continue
-    if pitch is not None:
-      spans.append((start, t, pitch))
-      pitch = None
-    if cls != encoding.REST_CLASS:
-      start, pitch = t, encoding.class_to_pitch(cls)
-  if pitch is not None:
-    spans.append((start, len(classes), pitch))
-  return spans
+# The notes of a class sequence, (start_step, end_step, pitch) tuples.
+note_spans = audio.note_spans
 
 
-def plot_piano_roll(class_sequences, path, titles=None, primer_length=0):
+def plot_piano_roll(class_sequences, path, titles=None, primer_length=0,
+                    column_width_in=PIANO_ROLL_COLUMN_WIDTH_IN):
   """Draws melodies as piano rolls into a PNG file (written atomically).
 
   One panel per melody (16 per column, further columns beside), notes as
@@ -170,6 +155,7 @@ def plot_piano_roll(class_sequences, path, titles=None, primer_length=0):
     path: PNG path to write.
     titles: optional title per melody (default 'melody i').
     primer_length: leading steps drawn shaded as the primer (0: none).
+    column_width_in: width of a column of panels, inches.
 
   Returns:
     `path`.
@@ -190,7 +176,7 @@ def plot_piano_roll(class_sequences, path, titles=None, primer_length=0):
   rows = -(-count // columns)
   figure, axes = plt.subplots(
       rows, columns, squeeze=False,
-      figsize=(PIANO_ROLL_COLUMN_WIDTH_IN * columns,
+      figsize=(column_width_in * columns,
                PIANO_ROLL_ROW_HEIGHT_IN * rows + 0.5))
   length = max(len(s) for s in sequences)
   try:
@@ -244,6 +230,9 @@ class GenerationResult:
     primer_length: leading steps that were not sampled: the primer's length,
       or 1 for the random first note.
     model_source: where the weights came from (`NoteRNN.source`).
+    wav_paths: list of N WAV file paths beside the MIDI files (empty
+      without audio).
+    audio: how the WAV files were made (`AudioOptions.record`), or None.
   """
 
   class_sequences: np.ndarray
@@ -251,11 +240,13 @@ class GenerationResult:
   piano_roll_path: str | None
   primer_length: int
   model_source: str | None
+  wav_paths: list = dataclasses.field(default_factory=list)
+  audio: dict | None = None
 
 
 def generate(checkpoint, output_dir, num_outputs, num_steps=DEFAULT_NUM_STEPS,
              primer_midi=None, temperature=DEFAULT_TEMPERATURE, seed=None,
-             qpm=encoding.DEFAULT_QPM, plot=True):
+             qpm=encoding.DEFAULT_QPM, plot=True, audio_options=None):
   """Loads a Note RNN, samples melodies and writes them as MIDI (and a PNG).
 
   Args:
@@ -270,6 +261,9 @@ def generate(checkpoint, output_dir, num_outputs, num_steps=DEFAULT_NUM_STEPS,
     seed: sampling seed (None: fresh).
     qpm: tempo of the MIDI files, quarter notes per minute.
     plot: also write the piano roll.
+    audio_options: audio.AudioOptions; when enabled, each melody is also
+      written as melody_000.wav, ... at `qpm` (its own qpm is not used).
+      None: no audio.
 
   Returns:
     GenerationResult.
@@ -292,6 +286,14 @@ def generate(checkpoint, output_dir, num_outputs, num_steps=DEFAULT_NUM_STEPS,
                         MIDI_NAME_FORMAT.format(index=index, width=width))
     encoding.classes_to_midi_file(melody.tolist(), path, qpm=qpm)
     midi_paths.append(path)
+  wav_paths, audio_record = [], None
+  if audio_options is not None and audio_options.enabled:
+    renderer = audio_options.get_renderer()
+    for path, melody in zip(midi_paths, classes):
+      wav_paths.append(audio.write_melody_wav(
+          melody.tolist(), audio.wav_path_for(path), qpm,
+          audio_options.program, renderer))
+    audio_record = dict(audio_options.record(renderer), qpm=qpm)
   primer_length = len(primer) if primer is not None else 1
   roll = None
   if plot:
@@ -300,4 +302,4 @@ def generate(checkpoint, output_dir, num_outputs, num_steps=DEFAULT_NUM_STEPS,
         titles=[os.path.basename(p) for p in midi_paths],
         primer_length=primer_length)
   return GenerationResult(classes, midi_paths, roll, primer_length,
-                          model.source)
+                          model.source, wav_paths, audio_record)

@@ -157,6 +157,9 @@ def test_generate_writes_midi_and_png(saved_model, tmp_path):
     spans = generation.note_spans(melody)
     assert [n.pitch for n in sequence.notes] == [p for _, _, p in spans]
   assert pathlib.Path(result.piano_roll_path).read_bytes()[:8] == PNG_MAGIC
+  # From Python, audio only when asked for (the CLI asks by default).
+  assert result.wav_paths == [] and result.audio is None
+  assert not list(tmp_path.glob('*.wav'))
 
 
 def test_generate_without_a_checkpoint_uses_the_embedded_model(tmp_path):

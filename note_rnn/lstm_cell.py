@@ -106,6 +106,12 @@ class NumpyNoteRNN:
     self._set_arrays([np.asarray(v.numpy(), np.float32)
                       for v in self._network.variables])
 
+  @property
+  def num_weights(self):
+    """Number of weights of the network (the length `set_flat_weights`
+    takes)."""
+    return self._flat_bounds[-1]
+
   def set_flat_weights(self, flat):
     """Takes the weights from one vector: the network's variables flattened
     in order and concatenated (float32 [W]); the arrays are views of it."""

@@ -10,8 +10,14 @@ N - 1 steps each, as Magenta's `make_sequence_example` and
 
 so the model reads class t and is trained to predict class t + 1. The full
 melody is recovered as [argmax(inputs[0])] + labels.
+
+The compact layout (`note_rnn.example_layouts`) stores the same melody as a
+`tf.train.Example` whose int64 feature 'melody_classes' holds its N
+classes; every reader here reads both layouts (`record_layout` tells them
+apart) and gives the same arrays for the same melody.
 """
 
+import glob
 import os
 import tempfile
 
@@ -19,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from note_rnn import encoding
+from note_rnn import example_layouts
 
 # Feature-list names of Magenta's melody SequenceExamples.
 INPUTS_KEY = 'inputs'
@@ -72,6 +79,75 @@ def make_sequence_example(classes):
       }))
 
 
+def make_compact_example(classes):
+  """The compact-layout example of one melody: its N >= 2 classes as int64.
+
+  Raises:
+    ValueError: fewer than two classes.
+    encoding.EncodingError: a class outside [0, 38).
+  """
+  classes = [int(c) for c in classes]
+  if len(classes) < MIN_CLASSES_PER_MELODY:
+    raise ValueError(
+        f'a training melody needs at least {MIN_CLASSES_PER_MELODY} classes; '
+        f'got {len(classes)}')
+  bad = [c for c in classes if not 0 <= c < encoding.NUM_CLASSES]
+  if bad:
+    raise encoding.EncodingError(
+        f'classes must lie in [0, {encoding.NUM_CLASSES}); got {bad[0]}')
+  return tf.train.Example(features=tf.train.Features(feature={
+      example_layouts.CLASSES_KEY: tf.train.Feature(
+          int64_list=tf.train.Int64List(value=classes))}))
+
+
+def make_example(classes, layout=example_layouts.DEFAULT):
+  """One melody's record in `layout` (see `note_rnn.example_layouts`)."""
+  if example_layouts.check(layout, 'layout') == example_layouts.COMPACT:
+    return make_compact_example(classes)
+  return make_sequence_example(classes)
+
+
+def record_layout(serialized):
+  """The layout of one serialized record: MAGENTA or COMPACT.
+
+  Raises:
+    ValueError: the record is neither (not a melody example).
+  """
+  # An Example reads as a SequenceExample whose context is its features.
+  example = tf.train.SequenceExample.FromString(bytes(serialized))
+  if INPUTS_KEY in example.feature_lists.feature_list:
+    return example_layouts.MAGENTA
+  if example_layouts.CLASSES_KEY in example.context.feature:
+    return example_layouts.COMPACT
+  raise ValueError(
+      f'no {INPUTS_KEY!r} feature list (Magenta layout) nor '
+      f'{example_layouts.CLASSES_KEY!r} feature (compact layout)')
+
+
+def parse_melody_example(serialized):
+  """Decodes one record of either layout into (inputs, labels).
+
+  Returns:
+    (inputs, labels): float32 [T, 38] one-hot of classes[:-1] and int64 [T]
+    classes[1:], T = N - 1, as `parse_sequence_example` gives.
+
+  Raises:
+    ValueError: not a melody record of either layout.
+  """
+  if record_layout(serialized) == example_layouts.MAGENTA:
+    return parse_sequence_example(serialized)
+  classes = np.array(tf.train.Example.FromString(bytes(
+      serialized)).features.feature[example_layouts.CLASSES_KEY]
+                     .int64_list.value, np.int64)
+  if classes.size and not (0 <= classes.min() and
+                           classes.max() < encoding.NUM_CLASSES):
+    raise ValueError(f'a class lies outside [0, {encoding.NUM_CLASSES})')
+  if classes.size < 1:
+    return np.zeros((0, encoding.NUM_CLASSES), np.float32), classes
+  return (encoding.classes_to_onehot(classes[:-1], dtype=np.float32)
+          .reshape(-1, encoding.NUM_CLASSES), classes[1:])
+
+
 def serialize_sequence_example(example):
   """Serializes with a fixed map order, so equal examples give equal bytes."""
   return example.SerializeToString(deterministic=True)
@@ -117,15 +193,17 @@ def parse_sequence_example(serialized):
 
 
 def example_to_classes(serialized):
-  """The full melody (N class ints) stored in one serialized example."""
-  inputs, labels = parse_sequence_example(serialized)
+  """The full melody (N class ints) stored in one serialized record of
+  either layout."""
+  inputs, labels = parse_melody_example(serialized)
   if not len(labels):
     return []
   first = int(encoding.onehot_to_classes(inputs[0]))
   return [first] + [int(label) for label in labels]
 
 
-def write_sequence_examples(path, class_sequences):
+def write_sequence_examples(path, class_sequences,
+                            layout=example_layouts.DEFAULT):
   """Writes one example per melody to a TFRecord file, atomically.
 
   The records go to a temporary file in the destination folder, which is
@@ -134,6 +212,7 @@ def write_sequence_examples(path, class_sequences):
   Args:
     path: destination TFRecord path; its folder is created if missing.
     class_sequences: iterable of melodies, each a sequence of >= 2 classes.
+    layout: `note_rnn.example_layouts` MAGENTA (default) or COMPACT.
 
   Returns:
     Number of records written.
@@ -151,7 +230,8 @@ def write_sequence_examples(path, class_sequences):
   try:
     with tf.io.TFRecordWriter(tmp) as writer:
       for classes in class_sequences:
-        writer.write(serialize_sequence_example(make_sequence_example(classes)))
+        writer.write(serialize_sequence_example(make_example(classes,
+                                                             layout)))
         count += 1
     os.replace(tmp, path)
   except BaseException:
@@ -169,8 +249,9 @@ def read_class_sequences(path):
   """Reads every melody of a TFRecord file as a list of class ints.
 
   Args:
-    path: TFRecord file written by `write_sequence_examples` (or Magenta's
-      melody_rnn dataset tool with the 38-class encoding).
+    path: TFRecord file written by `write_sequence_examples` in either
+      layout (or Magenta's melody_rnn dataset tool with the 38-class
+      encoding).
 
   Returns:
     List of melodies in file order, each a list of N class ints.
@@ -220,15 +301,75 @@ def count_records(path_or_paths):
 
 
 def _as_path_list(path_or_paths):
+  """Paths of one path, a glob (the shards of a dataset) or a list of them;
+  a glob's matches sorted."""
   if isinstance(path_or_paths, (str, bytes, os.PathLike)):
     path_or_paths = [path_or_paths]
-  paths = [os.fspath(p) for p in path_or_paths]
+  paths = []
+  for p in (os.fspath(p) for p in path_or_paths):
+    if not os.path.isfile(p) and glob.has_magic(p):
+      matches = sorted(m for m in glob.glob(p) if os.path.isfile(m))
+      if not matches:
+        raise FileNotFoundError(f'no TFRecord file matches {p}')
+      paths.extend(matches)
+    else:
+      paths.append(p)
   if not paths:
     raise ValueError('no TFRecord path given')
   for p in paths:
     if not os.path.isfile(p):
       raise FileNotFoundError(f'TFRecord file not found: {p}')
   return paths
+
+
+def expand_paths(path_or_paths):
+  """The files a path, glob or list names (raises FileNotFoundError)."""
+  return _as_path_list(path_or_paths)
+
+
+def file_layout(path):
+  """The layout of a TFRecord file's first record (MAGENTA if empty).
+
+  Raises:
+    SequenceExampleFileError: the file is unreadable, or its first record
+      is not a melody example.
+  """
+  try:
+    for record in tf.data.TFRecordDataset(path).take(1):
+      return record_layout(record.numpy())
+  except tf.errors.OpError as e:
+    raise SequenceExampleFileError(
+        f'{path}: not a readable TFRecord file ({_first_line(e)})') from e
+  except Exception as e:  # pylint: disable=broad-except
+    raise SequenceExampleFileError(
+        f'{path}: record 0 is not a melody example ({_first_line(e)})') from e
+  return example_layouts.DEFAULT
+
+
+def dataset_layout(paths):
+  """The one layout of every file in `paths` (SequenceExampleFileError if
+  they mix layouts)."""
+  layouts = {path: file_layout(path) for path in paths}
+  if len(set(layouts.values())) > 1:
+    raise SequenceExampleFileError(
+        'the training files mix record layouts: ' + ', '.join(
+            f'{p} ({layout})' for p, layout in layouts.items()))
+  return next(iter(layouts.values()))
+
+
+def _parse_magenta(serialized):
+  _, sequence = tf.io.parse_single_sequence_example(
+      serialized, sequence_features=_SEQUENCE_FEATURES)
+  return sequence[INPUTS_KEY], sequence[LABELS_KEY]
+
+
+def _parse_compact(serialized):
+  features = tf.io.parse_single_example(
+      serialized, {example_layouts.CLASSES_KEY: tf.io.VarLenFeature(
+          tf.int64)})
+  classes = tf.sparse.to_dense(features[example_layouts.CLASSES_KEY])
+  return (tf.one_hot(classes[:-1], encoding.NUM_CLASSES, dtype=tf.float32),
+          classes[1:])
 
 
 def make_training_dataset(path_or_paths, batch_size, max_length, shuffle=True,
@@ -238,7 +379,9 @@ def make_training_dataset(path_or_paths, batch_size, max_length, shuffle=True,
   """Input pipeline of padded melody batches for training the Note RNN.
 
   Args:
-    path_or_paths: one TFRecord path or a list of them (read in that order).
+    path_or_paths: one TFRecord path, a glob of shards or a list of them
+      (read in that order, a glob's matches sorted), every file in one
+      layout (`note_rnn.example_layouts`, found from the first record).
     batch_size: melodies per batch.
     max_length: longest sequence in steps (T = melody classes - 1); longer
       melodies keep their first `max_length` steps. None keeps every step.
@@ -266,12 +409,11 @@ def make_training_dataset(path_or_paths, batch_size, max_length, shuffle=True,
   if pad_to_max_length and max_length is None:
     raise ValueError('pad_to_max_length needs a max_length')
   paths = _as_path_list(path_or_paths)
+  parse_layout = (_parse_compact if dataset_layout(paths) ==
+                  example_layouts.COMPACT else _parse_magenta)
 
   def parse(serialized):
-    _, sequence = tf.io.parse_single_sequence_example(
-        serialized, sequence_features=_SEQUENCE_FEATURES)
-    inputs = sequence[INPUTS_KEY]
-    labels = sequence[LABELS_KEY]
+    inputs, labels = parse_layout(serialized)
     if max_length is not None:
       inputs = inputs[:max_length]
       labels = labels[:max_length]

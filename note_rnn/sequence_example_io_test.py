@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from note_rnn import encoding
+from note_rnn import example_layouts
 from note_rnn import sequence_example_io as sio
 
 MELODY = [2 + 12, 0, 0, 0, 2 + 16, 0, 1, 1, 2 + 19, 0, 0, 0, 2 + 24]
@@ -169,3 +170,69 @@ def test_dataset_arguments_are_checked(tmp_path):
     sio.make_training_dataset(path, 0, 8)
   with pytest.raises(ValueError, match='pad_to_max_length'):
     sio.make_training_dataset(path, 2, None, pad_to_max_length=True)
+
+
+# --- The compact layout ------------------------------------------------------
+
+
+def test_compact_example_holds_the_classes_and_parses_like_magenta():
+  compact = sio.make_example(MELODY, example_layouts.COMPACT)
+  assert list(compact.features.feature[example_layouts.CLASSES_KEY]
+              .int64_list.value) == MELODY
+  magenta = sio.serialize_sequence_example(sio.make_sequence_example(MELODY))
+  serialized = sio.serialize_sequence_example(compact)
+  assert sio.record_layout(magenta) == example_layouts.MAGENTA
+  assert sio.record_layout(serialized) == example_layouts.COMPACT
+  for got, want in zip(sio.parse_melody_example(serialized),
+                       sio.parse_sequence_example(magenta)):
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == want.dtype
+  assert sio.example_to_classes(serialized) == MELODY
+  with pytest.raises(ValueError, match="nor 'melody_classes'"):
+    sio.record_layout(tf.train.Example().SerializeToString())
+  with pytest.raises(encoding.EncodingError):
+    sio.make_example([2, 38], example_layouts.COMPACT)
+  with pytest.raises(ValueError, match='layout must be one of'):
+    sio.make_example(MELODY, 'sparse')
+
+
+def test_compact_files_are_over_100_times_smaller_and_read_the_same(
+    tmp_path):
+  melodies = _random_melodies([512, 300, 64], seed=4)
+  paths = {}
+  for layout in example_layouts.LAYOUTS:
+    paths[layout] = str(tmp_path / f'{layout}.tfrecord')
+    assert sio.write_sequence_examples(paths[layout], melodies, layout) == 3
+    assert sio.read_class_sequences(paths[layout]) == melodies
+    assert sio.file_layout(paths[layout]) == layout
+  sizes = {k: os.path.getsize(p) for k, p in paths.items()}
+  # Magenta: 38 floats and a label per step; compact: ~1 byte per class.
+  assert sizes['magenta'] > 160 * 873 and sizes['compact'] < 2 * 876
+  assert sizes['magenta'] > 100 * sizes['compact']
+  batches = {k: list(sio.make_training_dataset(p, 2, 400, shuffle=False,
+                                                 repeat=False))
+             for k, p in paths.items()}
+  assert len(batches['magenta']) == len(batches['compact']) == 2
+  for got, want in zip(batches['compact'], batches['magenta']):
+    for a, b in zip(got, want):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
+      assert a.dtype == b.dtype
+
+
+def test_a_glob_reads_shards_in_order_and_layouts_may_not_mix(tmp_path):
+  melodies = _random_melodies([20, 30, 40, 50], seed=5)
+  for index in range(2):
+    sio.write_sequence_examples(
+        str(tmp_path / f'train.tfrecord-{index:05d}-of-00002'),
+        melodies[2 * index:2 * index + 2], example_layouts.COMPACT)
+  pattern = str(tmp_path / 'train.tfrecord-*')
+  batch, = sio.make_training_dataset(pattern, 4, None, shuffle=False,
+                                     repeat=False)
+  assert batch[2].numpy().tolist() == [19, 29, 39, 49]
+  assert sio.count_records(sio.expand_paths(pattern)) == 4
+  with pytest.raises(FileNotFoundError, match='no TFRecord file matches'):
+    sio.make_training_dataset(str(tmp_path / 'none-*'), 4, None)
+  sio.write_sequence_examples(str(tmp_path / 'train.tfrecord-00002-of-x'),
+                              melodies[:1])
+  with pytest.raises(sio.SequenceExampleFileError, match='mix record layouts'):
+    sio.make_training_dataset(pattern, 4, None)

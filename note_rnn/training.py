@@ -8,8 +8,9 @@ Both modules' public names are re-exported here.
 A run lives in one folder, `run_dir`: checkpoint/ (and checkpoint.previous/,
 the one before), best/, tensorboard/ and metrics.json.
 
-`train` checks its inputs (every record of the TFRecord files is read, the
-first ones parsed as melodies) and that run_dir can be written before it
+`train` checks its inputs (`note_rnn.training_inputs`: every record of the
+TFRecord files is read, the first ones parsed as melodies, in either record
+layout of `note_rnn.example_layouts`) and that run_dir can be written before it
 builds a model or writes anything. Calling it again with the same run_dir
 resumes from the latest checkpoint, exactly: weights, optimizer slots,
 step, best eval loss and the losses of the last `log_every_n` steps are
@@ -23,18 +24,17 @@ import collections
 import json
 import math
 import os
-import re
 import sys
 import time
 
 from absl import logging
 import numpy as np
 
-from note_rnn import encoding
 from note_rnn import event_log
 from note_rnn import hparams as hparams_lib
 from note_rnn import outputs
 from note_rnn import training_checkpoints as ckpt
+from note_rnn import training_inputs
 from note_rnn import training_steps
 # TensorFlow, Keras, the model and the TFRecord reader are imported by the
 # functions that use them: note_rnn_train --help, which reads the defaults
@@ -46,8 +46,10 @@ DEFAULT_SEED = 0
 DEFAULT_EVAL_EVERY_N = 1000
 DEFAULT_CHECKPOINT_EVERY_N = 1000
 DEFAULT_LOG_EVERY_N = 100
-# Records of an input file parsed as melodies before training starts.
-RECORDS_PARSED_UP_FRONT = 16
+
+# The input check, re-exported from note_rnn.training_inputs.
+RECORDS_PARSED_UP_FRONT = training_inputs.RECORDS_PARSED_UP_FRONT
+check_sequence_example_file = training_inputs.check_sequence_example_file
 
 # The recipe, re-exported from note_rnn.training_steps.
 TrainingError = training_steps.TrainingError
@@ -79,70 +81,6 @@ MODEL_DIR = ckpt.MODEL_DIR
 OPTIMIZER_STATE_FILE = ckpt.OPTIMIZER_STATE_FILE
 TRAINING_STATE_FILE = ckpt.TRAINING_STATE_FILE
 TRAINING_STATE_VERSION = ckpt.TRAINING_STATE_VERSION
-
-
-# --- Inputs ------------------------------------------------------------------
-
-
-def check_sequence_example_file(path, name='sequence_example_file'):
-  """Checks that `path` is a readable TFRecord of melody SequenceExamples.
-
-  Every record is read (framing and checksums, so a damaged file fails now,
-  not hours into training) and the first `RECORDS_PARSED_UP_FRONT` are
-  parsed as melodies. Writes nothing and builds no model.
-
-  Args:
-    path: the TFRecord file.
-    name: what the file is (an argument or flag name), for the message.
-
-  Returns:
-    Number of records (melodies) in the file.
-
-  Raises:
-    TrainingError: one line naming `name` and `path`: the file is missing,
-      unreadable or damaged, a record is not a melody SequenceExample, or
-      the file holds no record.
-  """
-  # pylint: disable=g-import-not-at-top
-  from google.protobuf import message as protobuf_message
-  import tensorflow as tf
-  from note_rnn import sequence_example_io
-  # pylint: enable=g-import-not-at-top
-  if not path or not os.path.isfile(path):
-    raise TrainingError(f'{name} not found: {path!r}')
-  where = f'{name} {path}'
-  dataset = tf.data.TFRecordDataset(path)
-  try:
-    records = dataset.take(RECORDS_PARSED_UP_FRONT)
-    for index, record in enumerate(records.as_numpy_iterator()):
-      try:
-        _, labels = sequence_example_io.parse_sequence_example(record)
-      except (ValueError, IndexError, protobuf_message.DecodeError) as e:
-        raise TrainingError(f'{where}: record {index} is not a melody '
-                            f'SequenceExample ({_first_line(e)})') from e
-      if labels.size and not (0 <= labels.min() and
-                              labels.max() < encoding.NUM_CLASSES):
-        raise TrainingError(
-            f'{where}: record {index} has a label outside [0, '
-            f'{encoding.NUM_CLASSES})')
-    count = int(dataset.reduce(np.int64(0), lambda n, _: n + 1))
-  except tf.errors.OpError as e:
-    raise TrainingError(f'{where}: not a readable TFRecord file '
-                        f'({_op_error_text(e)})') from e
-  if not count:
-    raise TrainingError(f'no melody in {where}')
-  return count
-
-
-def _first_line(error):
-  text = str(error).strip()
-  return text.splitlines()[0] if text else type(error).__name__
-
-
-def _op_error_text(error):
-  """A TensorFlow op error's message without the op and function names."""
-  text = _first_line(error.message).split('}} ')[-1]
-  return re.sub(r'\s*\[Op:\w+\].*$', '', text)
 
 
 # --- Training loop -----------------------------------------------------------

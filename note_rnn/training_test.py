@@ -15,6 +15,7 @@ import tensorflow as tf
 from note_rnn import dataset_runner
 from note_rnn import encoding
 from note_rnn import event_log
+from note_rnn import example_layouts
 from note_rnn import hparams as hparams_lib
 from note_rnn import model as model_lib
 from note_rnn import sequence_example_io as sio
@@ -542,8 +543,9 @@ def test_bad_input_files_fail_before_anything_is_written(synthetic_files,
   cases = [
       (noise, 'not a readable TFRecord file (corrupted record at 0'),
       (truncated, 'not a readable TFRecord file (truncated record'),
-      (not_melodies, "record 0 is not a melody SequenceExample "
-                     "(SequenceExample has no 'inputs' feature list)"),
+      (not_melodies, "record 0 is not a melody example (no 'inputs' "
+                     "feature list (Magenta layout) nor 'melody_classes' "
+                     "feature (compact layout))"),
       (empty, 'no melody in'),
   ]
   for path, message in cases:
@@ -565,3 +567,25 @@ def test_bad_input_files_fail_before_anything_is_written(synthetic_files,
   with pytest.raises(ValueError, match='run_dir=.*is a file'):
     _train(synthetic_files, run_file, 5)
   assert run_file.read_text() == 'x'
+
+
+def test_compact_shards_train_exactly_as_the_magenta_file(synthetic_files,
+                                                          tmp_path):
+  # The same melodies in the compact layout, as two shards named by a glob.
+  melodies = sio.read_class_sequences(synthetic_files[0])
+  for index, part in enumerate((melodies[:12], melodies[12:])):
+    sio.write_sequence_examples(
+        str(tmp_path / f'train.tfrecord-{index:05d}-of-00002'), part,
+        example_layouts.COMPACT)
+  pattern = str(tmp_path / 'train.tfrecord-*')
+  assert training.check_sequence_example_file(pattern) == 24
+  magenta = _train(synthetic_files, tmp_path / 'magenta', 6)
+  compact = _train((pattern,), tmp_path / 'compact', 6)
+  assert compact['train']['loss'] == magenta['train']['loss']
+  assert _weights_equal(
+      model_lib.NoteRNN.load(str(tmp_path / 'magenta' /
+                                 training.CHECKPOINT_DIR)).get_weights(),
+      model_lib.NoteRNN.load(str(tmp_path / 'compact' /
+                                 training.CHECKPOINT_DIR)).get_weights())
+  with pytest.raises(training.TrainingError, match='not found'):
+    training.check_sequence_example_file(str(tmp_path / 'none-*'))

@@ -114,12 +114,27 @@ class DQNLearner:
   """
 
   def __init__(self, algorithm_name, q_network, target_q_network, reward_rnn,
-               hparams, jit_compile=False):
-    """Args: jit_compile: compile the gradient steps with XLA (off by
-    default: on a 2-core CPU it saves ~25% per update only when several
-    updates run in one call, and costs seconds of compiling per process;
-    bench/bench_rl_tuner.py measures both)."""
+               hparams, jit_compile=False, reward_rnn_trainable=False):
+    """Args:
+      jit_compile: compile the gradient steps with XLA (a third less time
+        per update on a 2-core CPU, for seconds of compiling per process;
+        bench/bench_rl_tuner.py measures both).
+      reward_rnn_trainable: g only: the original code's G update (its defect
+        7). The TD target's log p(.|s') is not held constant, so the loss's
+        gradient also reaches the Reward RNN, which the same Adam optimizer
+        (gradients clipped per variable) then trains along with the
+        Q-network; its changed log p then also feeds the rewards. The
+        paper's method, and the default, keeps the Reward RNN frozen.
+
+    Raises:
+      ValueError: reward_rnn_trainable with an algorithm other than g.
+    """
     self.algorithm_name, self.algorithm = get_algorithm(algorithm_name)
+    if reward_rnn_trainable and self.algorithm_name != 'g':
+      raise ValueError('reward_rnn_trainable applies to the g algorithm '
+                       f'only (its target uses the Reward RNN), not '
+                       f'{self.algorithm_name!r}')
+    self.reward_rnn_trainable = bool(reward_rnn_trainable)
     self.q_network = q_network
     self.target_q_network = target_q_network
     self.reward_rnn = reward_rnn
@@ -128,7 +143,7 @@ class DQNLearner:
     self.optimizer = tf.keras.optimizers.Adam(
         learning_rate=hparams.learning_rate, epsilon=1e-8)
     # Builds the optimizer's slots now so that checkpoints can hold them.
-    self.optimizer.build(self.q_network.trainable_variables)
+    self.optimizer.build(self._trained_variables())
     # Fixed signatures (any batch size): traced once, never retraced.
     notes = tf.TensorSpec([None], tf.int32)
     q_states = tf.TensorSpec([None, q_network.state_size], tf.float32)
@@ -158,6 +173,14 @@ class DQNLearner:
     # the same cell equations (note_rnn.lstm_cell).
     self._q_numpy = lstm_cell.NumpyNoteRNN(q_network)
     self._reward_numpy = lstm_cell.NumpyNoteRNN(reward_rnn)
+
+  def _trained_variables(self):
+    """The variables the gradient steps change (the Q-network's, and the
+    Reward RNN's with reward_rnn_trainable)."""
+    variables = list(self.q_network.trainable_variables)
+    if self.reward_rnn_trainable:
+      variables += self.reward_rnn.trainable_variables
+    return variables
 
   def sync_acting_weights(self):
     """Reads both networks' weights into the acting path again.
@@ -207,8 +230,12 @@ class DQNLearner:
     packed = self._train_steps_call(tf.constant(ints), tf.constant(floats))
     packed = packed.numpy()
     count = len(ints)
-    # The Q-network's weights after the steps come back in the same tensor.
-    self._q_numpy.set_flat_weights(packed[2 * count:])
+    # The trained weights after the steps come back in the same tensor.
+    weights = packed[2 * count:]
+    q_size = self._q_numpy.num_weights
+    self._q_numpy.set_flat_weights(weights[:q_size])
+    if self.reward_rnn_trainable:
+      self._reward_numpy.set_flat_weights(weights[q_size:])
     return packed[:count], packed[count:2 * count]
 
   def _act(self, observations, q_state, reward_state):
@@ -247,19 +274,24 @@ class DQNLearner:
     hp = self.hparams
     next_inputs = tf.one_hot(new_observation, self.num_actions)
     next_q, _ = self.target_q_network.step_ops(next_inputs, new_state)
-    reward_log_probs = None
-    if self.algorithm.needs_prior_in_target:
-      # The Reward RNN is frozen: its output is a constant of the target.
-      prior_logits, _ = self.reward_rnn.step_ops(next_inputs,
-                                                 new_reward_state)
-      reward_log_probs = tf.nn.log_softmax(prior_logits, axis=-1)
-    targets, values = td_targets(self.algorithm, reward, next_q,
-                                 reward_log_probs, hp.discount_rate)
-
-    variables = self.q_network.trainable_variables
+    variables = self._trained_variables()
     inputs = tf.one_hot(observation, self.num_actions)
     action_mask = tf.one_hot(action, self.num_actions)
     with tf.GradientTape() as tape:
+      reward_log_probs = None
+      if self.algorithm.needs_prior_in_target:
+        prior_logits, _ = self.reward_rnn.step_ops(next_inputs,
+                                                   new_reward_state)
+        reward_log_probs = tf.nn.log_softmax(prior_logits, axis=-1)
+      if self.reward_rnn_trainable:
+        # The original's target: only the target network is held constant.
+        values = self.algorithm.next_state_value(tf.stop_gradient(next_q),
+                                                 reward_log_probs)
+        targets = reward + hp.discount_rate * values
+      else:
+        # The Reward RNN is frozen: the whole target is a constant.
+        targets, values = td_targets(self.algorithm, reward, next_q,
+                                     reward_log_probs, hp.discount_rate)
       q_values, _ = self.q_network.step_ops(inputs, state)
       q_taken = tf.reduce_sum(q_values * action_mask, axis=-1)
       td_errors = q_taken - targets
@@ -281,8 +313,9 @@ class DQNLearner:
 
     Returns:
       float32 [2K + W]: the K losses, the K mean target values, then the
-      Q-network's W weights after the steps (its variables flattened in
-      order), so that one tensor carries everything back.
+      Q-network's weights after the steps (its variables flattened in
+      order; then the Reward RNN's with reward_rnn_trainable), so that one
+      tensor carries everything back.
     """
     sq = self.q_network.state_size
     # Split before the loop: slicing inside it (ints[i, :, 0]) computed
@@ -300,7 +333,9 @@ class DQNLearner:
                                 new_reward_state[i])
       losses = losses.write(i, output.loss)
       values = values.write(i, output.mean_target_value)
-    weights = [tf.reshape(v, [-1]) for v in self.q_network.variables]
+    networks = [self.q_network] + (
+        [self.reward_rnn] if self.reward_rnn_trainable else [])
+    weights = [tf.reshape(v, [-1]) for net in networks for v in net.variables]
     return tf.concat([losses.stack(), values.stack()] + weights, axis=0)
 
   def _soft_update_target(self, rate):

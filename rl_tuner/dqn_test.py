@@ -481,3 +481,110 @@ def test_pack_minibatches_lays_the_fields_out_in_order():
                                 minibatch['new_state'])
   np.testing.assert_array_equal(floats[..., 1 + 2 * sq:],
                                 minibatch['new_reward_state'])
+
+
+# --- The original's G update (reward_rnn_trainable, defect 7) ---------------
+
+
+def _numpy_g_loss(learner_weights, reward_weights, batch, gamma):
+  """The original's G loss in float64 numpy, as a function of the Reward
+  RNN's weights: mean (Q(s, a) - r - gamma * logsumexp(G-(s', .) +
+  log_softmax(reward logits(s'))))^2."""
+  q_weights, target_weights = learner_weights
+  q_values, _ = _numpy_step(q_weights, batch['observation'], batch['state'])
+  taken = q_values[np.arange(BATCH), batch['action']]
+  next_q, _ = _numpy_step(target_weights, batch['new_observation'],
+                          batch['new_state'])
+  logits, _ = _numpy_step(reward_weights, batch['new_observation'],
+                          batch['new_reward_state'])
+  log_probs = logits - _numpy_logsumexp(logits)[:, None]
+  targets = batch['reward'] + gamma * _numpy_logsumexp(next_q + log_probs)
+  return np.mean(np.square(taken - targets))
+
+
+def _finite_difference_gradients(loss, weights, step=1e-6):
+  """d loss / d weights by central differences, float64."""
+  weights = [np.asarray(w, np.float64) for w in weights]
+  gradients = []
+  for index, w in enumerate(weights):
+    gradient = np.zeros_like(w)
+    for position in np.ndindex(w.shape):
+      values = []
+      for sign in (1.0, -1.0):
+        shifted = [x.copy() for x in weights]
+        shifted[index][position] += sign * step
+        values.append(loss(shifted))
+      gradient[position] = (values[0] - values[1]) / (2 * step)
+    gradients.append(gradient)
+  return gradients
+
+
+def test_original_g_update_trains_the_reward_rnn_by_its_gradient():
+  """One G step with reward_rnn_trainable: Adam's first moment of every
+  Reward RNN variable is (1 - beta1) times the loss's gradient (clipped to
+  norm 5 per variable), taken here by finite differences of a float64 numpy
+  loss, and the weights moved by Adam's first step from that moment."""
+  q, target, reward = _networks(seed=3)
+  hparams = dqn_hparams_lib.DQNHParams(minibatch_size=BATCH, max_experience=100,
+                                       discount_rate=0.5, learning_rate=0.01)
+  learner = dqn.DQNLearner('g', q, target, reward, hparams,
+                           reward_rnn_trainable=True)
+  batch = _minibatch(seed=5, reward_scale=3.0)
+  fixed = (q.get_weights(), target.get_weights())
+  reward_before = reward.get_weights()
+  gradients = _finite_difference_gradients(
+      lambda w: _numpy_g_loss(fixed, w, batch, 0.5), reward_before)
+  assert max(np.abs(g).max() for g in gradients) > 1e-3
+
+  _train(learner, batch)
+  optimizer = learner.optimizer
+  clip = hparams.clip_norm
+  for variable, before, gradient in zip(reward.variables, reward_before,
+                                        gradients):
+    expected = gradient * min(1.0, clip / np.linalg.norm(gradient))
+    index = optimizer._get_variable_index(variable)  # pylint: disable=protected-access
+    momentum = optimizer._momentums[index].numpy()  # pylint: disable=protected-access
+    velocity = optimizer._velocities[index].numpy()  # pylint: disable=protected-access
+    np.testing.assert_allclose(momentum / (1.0 - optimizer.beta_1), expected,
+                               rtol=2e-3, atol=1e-6)
+    # Adam's first step: lr * sqrt(1 - b2) / (1 - b1) * m / (sqrt(v) + eps).
+    alpha = 0.01 * math.sqrt(1.0 - optimizer.beta_2) / (1.0 - optimizer.beta_1)
+    step = alpha * momentum / (np.sqrt(velocity) + optimizer.epsilon)
+    np.testing.assert_allclose(variable.numpy(), before - step, rtol=1e-5,
+                               atol=1e-7)
+    # The input kernel's rows of classes no transition moved to get no
+    # gradient: unchanged.
+    if len(variable.shape) == 2 and variable.shape[0] == NUM_CLASSES:
+      unused = np.setdiff1d(np.arange(NUM_CLASSES), batch['new_observation'])
+      np.testing.assert_array_equal(variable.numpy()[unused], before[unused])
+  assert any(not np.array_equal(b, a)
+             for b, a in zip(reward_before, reward.get_weights()))
+
+
+def test_original_g_update_keeps_the_acting_copy_of_the_reward_rnn_current():
+  q, target, reward = _networks(seed=1)
+  learner = dqn.DQNLearner('g', q, target, reward, dqn_hparams_lib.DQNHParams(
+      minibatch_size=BATCH, max_experience=100, learning_rate=0.01),
+                           reward_rnn_trainable=True)
+  stacked = {key: value[None] for key, value in _minibatch(2).items()}
+  before = reward.get_weights()
+  learner.train_steps_numpy(stacked)
+  after = reward.get_weights()
+  assert any(not np.array_equal(b, a) for b, a in zip(before, after))
+  numpy_net = learner._reward_numpy  # pylint: disable=protected-access
+  acting = [w for layer in numpy_net._layers for w in layer]  # pylint: disable=protected-access
+  acting += list(numpy_net._dense)  # pylint: disable=protected-access
+  for got, want in zip(acting, after):
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize('name', ['q', 'psi', 'pure_rl'])
+def test_original_g_update_is_refused_for_other_algorithms(name):
+  with pytest.raises(ValueError, match='g algorithm only'):
+    dqn.DQNLearner(name, *_networks(), dqn_hparams_lib.DQNHParams(),
+                   reward_rnn_trainable=True)
+  with pytest.raises(settings_lib.UsageError,
+                     match='--reward_rnn_trainable applies to --algorithm=g'):
+    settings_lib.resolve(settings_lib.TrainSettings(
+        output_dir='unused', algorithm=name, reward_rnn_trainable=True),
+                         check_output_dir=False)

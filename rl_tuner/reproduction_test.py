@@ -4,9 +4,11 @@ import json
 import os
 import pathlib
 
+from note_rnn import audio
 from note_rnn import hparams as hparams_lib
 from note_rnn import model as model_lib
 from rl_tuner import reproduction
+from rl_tuner import reproduction_table
 from rl_tuner import settings as settings_lib
 from rl_tuner import train_run
 
@@ -17,7 +19,12 @@ def test_every_paper_config_parses_into_settings():
   for algorithm, name in reproduction.CONFIG_FILES.items():
     values = settings_lib.read_flagfile(CONFIGS / name)
     settings = train_run.TrainSettings().replace(**values)
-    assert settings.algorithm == algorithm
+    assert settings.algorithm == algorithm.replace('_original', '')
+    # Only the original's G run trains its Reward RNN.
+    assert settings.reward_rnn_trainable == (algorithm == 'g_original')
+    if algorithm == 'g_original':  # Otherwise the paper's G settings.
+      g = settings_lib.read_flagfile(CONFIGS / reproduction.CONFIG_FILES['g'])
+      assert values == dict(g, reward_rnn_trainable=True)
     # The paper: c = 0.5, discount 0.5, 1M steps, half of them exploring.
     assert settings.reward_scaler == 2.0
     assert settings.discount_rate == 0.5
@@ -41,13 +48,28 @@ def test_reproduce_writes_every_output_and_skips_complete_runs(tmp_path):
                'figure2b_music_theory.png', 'samples_piano_roll.png',
                'reproduction.json'):
     assert (out / name).is_file(), name
-  midi = sorted(os.listdir(out / 'samples'))
-  assert len(midi) == 3 * reproduction.NUM_SAMPLE_MELODIES
+  files = sorted(os.listdir(out / 'samples'))
+  stems = [f'{m}_{i}' for m in ('note_rnn', 'q', 'g')
+           for i in range(reproduction.NUM_SAMPLE_MELODIES)]
+  assert files == sorted(['audio.json'] + [
+      stem + suffix for stem in stems for suffix in ('.mid', '.png', '.wav')])
+  for stem in stems:  # Each sample's WAV lasts its 32 steps at 80 qpm.
+    samples, rate = audio.read_wav(out / 'samples' / f'{stem}.wav')
+    assert len(samples) == audio.num_samples(32, 80, rate)
+  assert record['audio']['files'] == [f'{stem}.wav' for stem in stems]
+  # The page, and each algorithm's own run with its page.
+  assert (out / 'report.html').is_file()
+  assert (out / 'q' / 'report.html').is_file()
   table = json.loads((out / 'table1.json').read_text())
   assert set(table['ours']) == {'note_rnn', 'q', 'g'}
   assert table['original_code_here'] is None
   markdown = (out / 'table1.md').read_text()
   assert '| metric | Note RNN | Q | G |' in markdown
+  # One seed: the single-seed layout and table, no ± and no marks.
+  assert record['seed'] == 1 and record['seeds'] == [1]
+  assert not (out / 'q' / 'seed_1').exists()
+  assert '±' not in markdown and reproduction_table.MARK not in markdown
+  assert 'marked' not in table and 'per_seed' not in record
   # Histories: an evaluation before training and one every 32 steps.
   assert len(record['models']['q']['history']['steps']) == 1 + 96 // 32
   assert record['models']['note_rnn']['history'] is None
@@ -59,3 +81,4 @@ def test_reproduce_writes_every_output_and_skips_complete_runs(tmp_path):
   assert not any(run['trained_now'] for run in again['runs'].values())
   # Same seed, same models: the same statistics.
   assert again['models']['q']['table1'] == record['models']['q']['table1']
+

@@ -59,14 +59,16 @@ def _settings(output_dir, note_rnn, **overrides):
 
 
 def _points(run_dir):
-  """[(tag, step, value)] of every TensorBoard scalar the run logged."""
+  """[(tag, step, value)] of every TensorBoard point the run logged: a
+  scalar's value, the encoded clips of an audio summary."""
   points = []
   for path in event_log.event_files(os.path.join(run_dir, 'tensorboard')):
     for record in tf.data.TFRecordDataset(path):
       event = event_pb2.Event.FromString(record.numpy())
       for value in event.summary.value:
-        points.append((value.tag, event.step,
-                       float(tf.make_ndarray(value.tensor))))
+        array = tf.make_ndarray(value.tensor)
+        points.append((value.tag, event.step, float(array) if array.ndim == 0
+                       else b''.join(array.ravel().tolist())))
   return points
 
 

@@ -27,6 +27,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from note_rnn import audio
 from note_rnn import encoding
 from note_rnn import hparams as note_rnn_hparams_lib
 from note_rnn import lstm_cell
@@ -55,6 +56,8 @@ TRAIN_SEQUENCE_LENGTH = priming.TRAIN_SEQUENCE_LENGTH
 # The original's names of classes 0 and 1 (its labels; see music_theory).
 NOTE_OFF, NO_EVENT = 0, 1
 GENERATION_CHUNK = rollout.CHUNK
+# Melodies of each evaluation logged to TensorBoard as audio.
+EVAL_AUDIO_MELODIES = 3
 CHECKPOINT_SUBDIR = checkpointer.SUBDIR
 CHECKPOINTS_TO_KEEP = checkpointer.KEEP
 list_checkpoints = checkpointer.list_checkpoints
@@ -129,7 +132,9 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
                rewards=None,
                reward_weights=None,
                settings=None,
-               resolved=None):
+               resolved=None,
+               xla_updates=False,
+               reward_rnn_trainable=False):
     """Sets up the tuner; see the class docstring and BUILD.md.
 
     Args (beyond the original's, which keep their meaning):
@@ -146,6 +151,10 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
       settings: a `settings.TrainSettings` to build from instead of the
         arguments above (the objects among them still apply).
       resolved: `settings.resolve(settings)` if the caller already has it.
+      xla_updates: compile the gradient steps with XLA (seconds of
+        compiling per tuner; a third less time per update).
+      reward_rnn_trainable: g only: the original code's G update, which
+        also trains the Reward RNN (its defect 7; BUILD.md).
 
     Raises:
       RLTunerError (a ValueError): a setting that cannot work, naming it.
@@ -243,7 +252,10 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
         rl_tuner_compat.tuner_networks(self, source))
     self.learner = dqn.DQNLearner(self.algorithm, self.q_network,
                                   self.target_q_network, self.reward_rnn,
-                                  self.dqn_hparams)
+                                  self.dqn_hparams,
+                                  jit_compile=self.settings.xla_updates,
+                                  reward_rnn_trainable=(
+                                      self.settings.reward_rnn_trainable))
     self.experience = replay_buffer.ReplayBuffer(
         self.dqn_hparams.max_experience, self.q_network.state_size,
         self.reward_rnn.state_size)
@@ -509,6 +521,11 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
                 self.exploration_probability())
     if self.summary_writer is not None:
       self.history.write_scalars(self.summary_writer, self.env_steps)
+      if self.settings.audio:  # The evaluation's first melodies, audible.
+        audio.write_tensorboard_audio(
+            self.summary_writer, 'eval_melodies', self.eval_melodies,
+            self.env_steps, self.settings.qpm, self.settings.audio_program,
+            audio.get_renderer(self.settings.audio_renderer))
     self._checkpoint_due = True
 
   # --- Composing without learning ----------------------------------------------
@@ -542,6 +559,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     num_trials = num_trials or self.num_eval_compositions
     result = self._compose(num_trials, self.num_notes_in_melody,
                            sample=sample_next_obs, reward_set=self.reward_set)
+    self.eval_melodies = result['notes'][:EVAL_AUDIO_MELODIES]
     per_note = 1.0 / self.num_notes_in_melody
     note_rnn = float(np.mean(result['note_rnn']) * per_note)
     music_theory = float(np.mean(result['music_theory']) * per_note)

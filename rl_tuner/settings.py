@@ -18,6 +18,8 @@ import typing
 
 from absl import flags
 
+from note_rnn import audio as audio_lib
+from note_rnn import encoding
 from rl_tuner import dqn_hparams as dqn_hparams_lib
 from rl_tuner import reward_api
 from rl_tuner import music_theory
@@ -134,6 +136,15 @@ class TrainSettings:
   target_network_update_rate: typing.Optional[float] = _field(
       None, 'Soft target update rate eta.')
   learning_rate: typing.Optional[float] = _field(None, 'Adam learning rate.')
+  reward_rnn_trainable: bool = _field(
+      False, "g only: the original code's G update, which also trained the "
+      "'frozen' Reward RNN through the TD target (its defect 7); "
+      'reproduces the original\'s G column, not the paper\'s method.')
+  xla_updates: bool = _field(
+      False, 'Compile the gradient steps with XLA: about a third less time '
+      'per update on a CPU, for about 2 s of compiling per run and '
+      'minibatch count; pays off from ~50,000 steps (the paper configs set '
+      'it). Results equal the plain graph\'s to float tolerance.')
   num_parallel_melodies: int = _field(
       1, 'Melodies composed side by side (one batched network call per '
       'beat); step counts stay environment steps.')
@@ -148,6 +159,14 @@ class TrainSettings:
       'original', "'original': the reward code's swapped class 0/1 labels "
       "(reproduces the paper); 'encoding': class 0 = hold, class 1 = rest.",
       LABELS)
+  audio: bool = _field(
+      True, 'Write the sample melodies as WAV beside their MIDI files, and '
+      'to TensorBoard as audio at each evaluation (--noaudio: neither).')
+  qpm: float = _field(encoding.DEFAULT_QPM, audio_lib.QPM_HELP)
+  audio_program: int = _field(audio_lib.DEFAULT_PROGRAM,
+                              audio_lib.PROGRAM_HELP)
+  audio_renderer: str = _field('auto', audio_lib.RENDERER_HELP,
+                               audio_lib.RENDERERS)
   seed: typing.Optional[int] = _field(0, 'Seed of every random choice.')
   resume: bool = _field(
       False, 'Continue from the newest checkpoint in --output_dir.')
@@ -339,6 +358,17 @@ def _check_numbers(settings):
   if settings.exploration_steps < 0 or settings.num_stat_compositions < 0:
     raise UsageError('--exploration_steps and --num_stat_compositions must '
                      'be >= 0')
+  try:
+    audio_options(settings).check()
+  except audio_lib.AudioError as e:
+    raise UsageError(str(e)) from e
+
+
+def audio_options(settings):
+  """The audio.AudioOptions the settings give (not checked)."""
+  return audio_lib.AudioOptions(settings.audio, settings.qpm,
+                                settings.audio_program,
+                                settings.audio_renderer)
 
 
 def _check_priming(settings, training_files):
@@ -383,6 +413,9 @@ def resolve(settings, dqn_hparams=None, music_theory_config=None,
     raise UsageError('--output_dir is required')
   _check_choices(settings)
   _check_numbers(settings)
+  if settings.reward_rnn_trainable and settings.algorithm != 'g':
+    raise UsageError('--reward_rnn_trainable applies to --algorithm=g only '
+                     f'(got --algorithm={settings.algorithm})')
   if training_files is None:
     training_files = [p for p in settings.training_data_path.split(',') if p]
   elif isinstance(training_files, str):

@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 
+from note_rnn import audio
 from note_rnn import encoding
 from note_rnn import event_log
 from note_rnn import outputs
@@ -20,6 +21,11 @@ from rl_tuner import settings as settings_lib
 
 SUMMARY_NAME = 'summary.json'
 TUNED_NOTE_RNN = 'tuned_note_rnn'
+# Sample melodies of the untuned and of the tuned model in samples/.
+NUM_SAMPLE_MELODIES = 3
+# Name of the untuned Note RNN: model key in samples/, title in tables.
+UNTUNED_MODEL = 'note_rnn'
+UNTUNED_TITLE = 'Note RNN (untuned)'
 
 TrainSettings = settings_lib.TrainSettings
 UsageError = settings_lib.UsageError
@@ -52,8 +58,13 @@ def make_tuner(settings, output_dir=None, checkpoint=None,
     raise UsageError(str(e)) from e
 
 
-def write_statistics(rlt, num_compositions, output_dir, name):
+def write_statistics(rlt, num_compositions, output_dir, name,
+                     untuned_table=None):
   """Statistics of `num_compositions` melodies: text, Table-1 JSON and md.
+
+  Args:
+    untuned_table: Table-1 summary of the untuned Note RNN, shown in
+      table1.md beside the run's column (None: not shown).
 
   Returns:
     (stat_dict, table1 summary dict).
@@ -77,10 +88,15 @@ def write_statistics(rlt, num_compositions, output_dir, name):
   if (settings.key, settings.key_mode) != ('C', 'major'):
     legend += (f' This run is in {settings.key} {settings.key_mode}, so the '
                'bracketed C-major numbers are only a loose comparison.')
+  columns = {name: table}
+  if untuned_table is not None:
+    columns[UNTUNED_TITLE] = untuned_table
+    legend += (f' {UNTUNED_TITLE}: the Note RNN this run started from, '
+               'before tuning, on as many melodies.')
   encoding.write_file_atomically(
       os.path.join(output_dir, 'table1.md'),
-      (legend + '\n\n' +
-       rl_tuner_eval_metrics.table1_markdown({name: table})).encode())
+      (legend + '\n\n' + rl_tuner_eval_metrics.table1_markdown(
+          columns, paper_columns={UNTUNED_TITLE: 'note_rnn'})).encode())
   logging.info(
       'Statistics of %d melodies: %.1f%% of notes not in key, %.1f%% '
       'excessively repeated, %.1f%% of leaps resolved, %.0f%% of steps '
@@ -192,7 +208,12 @@ def run(settings):
     raise UsageError(f'{output_dir} already holds a run; pass --resume to '
                      'continue it or choose another --output_dir')
   start = time.time()
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from rl_tuner import report_page
+  from rl_tuner import rl_tuner_eval_metrics
+  from rl_tuner import sample_media
+  # pylint: enable=g-import-not-at-top
   rlt = make_tuner(settings, resolved=resolved)
   tensorboard_dir = os.path.join(output_dir, 'tensorboard')
   if has_checkpoint:
@@ -222,10 +243,30 @@ def run(settings):
   notes, midi_path = rlt.generate_music_sequence(
       title=name, visualize_probs=True, prob_image_name=name + '.png',
       overwrite=True)
-  table = None
+  audio_options = settings_lib.audio_options(settings)
+  if settings.qpm != encoding.DEFAULT_QPM:  # At the run's tempo.
+    encoding.classes_to_midi_file(notes, midi_path, qpm=settings.qpm)
+  if settings.audio:
+    audio.write_melody_wav(notes, audio.wav_path_for(midi_path),
+                           settings.qpm, settings.audio_program,
+                           audio_options.get_renderer())
+  # The Note RNN the run started from, untuned: Table 1's other column and
+  # the samples to compare with.
+  untuned = make_tuner(settings, resolved=resolved)
+  untuned_table = table = None
   if settings.num_stat_compositions > 0:
+    untuned_table = rl_tuner_eval_metrics.table1_summary(
+        untuned.evaluate_music_theory_metrics(
+            num_compositions=settings.num_stat_compositions))
     _, table = write_statistics(rlt, settings.num_stat_compositions,
-                                output_dir, name)
+                                output_dir, name, untuned_table)
+  samples = {UNTUNED_MODEL: untuned, name: rlt}
+  samples = {model: [[int(c) for c in row] for row in
+                     tuner.generate_compositions(NUM_SAMPLE_MELODIES)]
+             for model, tuner in samples.items()}
+  audio_record = sample_media.write(
+      output_dir, samples, {UNTUNED_MODEL: UNTUNED_TITLE,
+                            name: f'{name} (tuned)'}, audio_options)
   summary = {
       'settings': settings.to_dict(),
       'dqn_hparams': resolved.dqn_hparams.to_dict(),
@@ -250,10 +291,15 @@ def run(settings):
                              rlt.term_rewards_batched.items()},
       'sample_melody': {'classes': notes, 'midi': os.path.basename(midi_path)},
       'table1': table,
+      'table1_untuned_note_rnn': untuned_table,
+      'samples': samples,
+      'audio': audio_record,
   }
   encoding.write_file_atomically(
       os.path.join(output_dir, SUMMARY_NAME),
       json.dumps(summary, indent=2, default=str).encode())
+  logging.info('Results page: %s (open it in a browser)',
+               report_page.write_report(output_dir))
   return summary
 
 
