@@ -252,7 +252,11 @@ def run(settings):
                            audio_options.get_renderer())
   # The Note RNN the run started from, untuned: Table 1's other column and
   # the samples to compare with.
-  untuned = make_tuner(settings, resolved=resolved)
+  # It acts on the Note RNN's own logits: as q (g would add the Reward
+  # RNN's logits to the Q-network's, the same network, sharpening them).
+  untuned = make_tuner(settings.replace(algorithm='q',
+                                        reward_rnn_trainable=False),
+                       resolved=resolved)
   untuned_table = table = None
   if settings.num_stat_compositions > 0:
     untuned_table = rl_tuner_eval_metrics.table1_summary(
