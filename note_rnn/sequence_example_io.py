@@ -44,6 +44,21 @@ _SEQUENCE_FEATURES = {
 }
 
 
+def _checked_classes(classes):
+  """The melody's classes as ints; fewer than two or one outside [0, 38)
+  raise ValueError / encoding.EncodingError."""
+  classes = [int(c) for c in classes]
+  if len(classes) < MIN_CLASSES_PER_MELODY:
+    raise ValueError(
+        f'a training melody needs at least {MIN_CLASSES_PER_MELODY} classes; '
+        f'got {len(classes)}')
+  bad = [c for c in classes if not 0 <= c < encoding.NUM_CLASSES]
+  if bad:
+    raise encoding.EncodingError(
+        f'classes must lie in [0, {encoding.NUM_CLASSES}); got {bad[0]}')
+  return classes
+
+
 def make_sequence_example(classes):
   """Builds the training example of one melody.
 
@@ -58,15 +73,7 @@ def make_sequence_example(classes):
     ValueError: fewer than two classes.
     encoding.EncodingError: a class outside [0, 38).
   """
-  classes = [int(c) for c in classes]
-  if len(classes) < MIN_CLASSES_PER_MELODY:
-    raise ValueError(
-        f'a training melody needs at least {MIN_CLASSES_PER_MELODY} classes; '
-        f'got {len(classes)}')
-  bad = [c for c in classes if not 0 <= c < encoding.NUM_CLASSES]
-  if bad:
-    raise encoding.EncodingError(
-        f'classes must lie in [0, {encoding.NUM_CLASSES}); got {bad[0]}')
+  classes = _checked_classes(classes)
   onehot = encoding.classes_to_onehot(classes[:-1], dtype=np.float32)
   inputs = [tf.train.Feature(float_list=tf.train.FloatList(value=row))
             for row in onehot]
@@ -86,15 +93,7 @@ def make_compact_example(classes):
     ValueError: fewer than two classes.
     encoding.EncodingError: a class outside [0, 38).
   """
-  classes = [int(c) for c in classes]
-  if len(classes) < MIN_CLASSES_PER_MELODY:
-    raise ValueError(
-        f'a training melody needs at least {MIN_CLASSES_PER_MELODY} classes; '
-        f'got {len(classes)}')
-  bad = [c for c in classes if not 0 <= c < encoding.NUM_CLASSES]
-  if bad:
-    raise encoding.EncodingError(
-        f'classes must lie in [0, {encoding.NUM_CLASSES}); got {bad[0]}')
+  classes = _checked_classes(classes)
   return tf.train.Example(features=tf.train.Features(feature={
       example_layouts.CLASSES_KEY: tf.train.Feature(
           int64_list=tf.train.Int64List(value=classes))}))

@@ -447,6 +447,13 @@ def test_xla_compiled_updates_equal_the_plain_graph():
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def _acting_weights(numpy_net):
+  """The arrays a NumpyNoteRNN acts with, in the network's variable order."""
+  # pylint: disable=protected-access
+  return ([w for layer in numpy_net._layers for w in layer] +
+          list(numpy_net._dense))
+
+
 def test_steps_return_the_weights_the_acting_path_then_uses():
   learner = _learner('q')
   minibatches = [_minibatch(seed) for seed in range(2)]
@@ -459,9 +466,7 @@ def test_steps_return_the_weights_the_acting_path_then_uses():
   assert all(not np.array_equal(b, a) for b, a in zip(before, after))
   # The weights that came back with the losses are the variables, exactly.
   numpy_net = learner._q_numpy  # pylint: disable=protected-access
-  acting = [w for layer in numpy_net._layers for w in layer]  # pylint: disable=protected-access
-  acting += list(numpy_net._dense)  # pylint: disable=protected-access
-  for got, want in zip(acting, after):
+  for got, want in zip(_acting_weights(numpy_net), after):
     np.testing.assert_array_equal(got, want)
   with pytest.raises(ValueError, match='flat weights have 3 values'):
     numpy_net.set_flat_weights(np.zeros(3, np.float32))
@@ -572,9 +577,7 @@ def test_original_g_update_keeps_the_acting_copy_of_the_reward_rnn_current():
   after = reward.get_weights()
   assert any(not np.array_equal(b, a) for b, a in zip(before, after))
   numpy_net = learner._reward_numpy  # pylint: disable=protected-access
-  acting = [w for layer in numpy_net._layers for w in layer]  # pylint: disable=protected-access
-  acting += list(numpy_net._dense)  # pylint: disable=protected-access
-  for got, want in zip(acting, after):
+  for got, want in zip(_acting_weights(numpy_net), after):
     np.testing.assert_array_equal(got, want)
 
 

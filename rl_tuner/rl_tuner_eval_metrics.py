@@ -511,13 +511,15 @@ def table1_summary(stat_dict):
   return summary
 
 
-def _json_ready(value):
+def json_ready(value):
+  """`value` with numpy scalars as Python numbers and NaN / inf as None
+  (JSON has neither), through dicts, lists and tuples."""
   if isinstance(value, dict):
-    return {k: _json_ready(v) for k, v in value.items()}
+    return {k: json_ready(v) for k, v in value.items()}
   if isinstance(value, (list, tuple)):
-    return [_json_ready(v) for v in value]
+    return [json_ready(v) for v in value]
   if isinstance(value, (float, np.floating)):
-    return None if math.isnan(value) else float(value)
+    return float(value) if math.isfinite(value) else None
   if isinstance(value, np.integer):
     return int(value)
   return value
@@ -525,7 +527,7 @@ def _json_ready(value):
 
 def table1_to_json(summary, indent=2):
   """JSON text of a summary (or a dict of summaries); NaN becomes null."""
-  return json.dumps(_json_ready(summary), indent=indent)
+  return json.dumps(json_ready(summary), indent=indent)
 
 
 def _format_cell(value, kind):

@@ -356,16 +356,6 @@ def write_page(output_dir, rows, records):
   return path
 
 
-def _json_ready(value):
-  if isinstance(value, dict):
-    return {k: _json_ready(v) for k, v in value.items()}
-  if isinstance(value, (list, tuple)):
-    return [_json_ready(v) for v in value]
-  if isinstance(value, float) and not math.isfinite(value):
-    return None
-  return value
-
-
 def write_results(output_dir, trials, outcome, extra=None):
   """Writes sweep.json, sweep.md, tradeoff.png and samples/.
 
@@ -379,6 +369,7 @@ def write_results(output_dir, trials, outcome, extra=None):
   Returns:
     The sweep.json record.
   """
+  from rl_tuner import rl_tuner_eval_metrics as metrics  # pylint: disable=g-import-not-at-top
   records = [trial_record(t, outcome.get(t.name, {})) for t in trials]
   rows = setting_rows(records)
   failed = [r for r in records if r['state'] == sweep.FAILED]
@@ -398,7 +389,7 @@ def write_results(output_dir, trials, outcome, extra=None):
   })
   outputs.write_file_atomically(
       os.path.join(output_dir, RESULTS_JSON),
-      (json.dumps(_json_ready(record), indent=2, default=str) + '\n'
+      (json.dumps(metrics.json_ready(record), indent=2, default=str) + '\n'
        ).encode())
   outputs.write_file_atomically(
       os.path.join(output_dir, RESULTS_MD),
