@@ -37,7 +37,10 @@ setuptools.setup(
         # libfluidsynth, Debian's libfluidsynth3); without it the built-in
         # renderer is used.
         'audio': ['pyfluidsynth>=1.3'],
-        # Only needed to rebuild the embedded default model's corpus.
+        # music21: the corpus of the embedded default model
+        # (bin/note_rnn_build_corpus.py), and the ABC parser of
+        # bin/note_rnn_create_dataset.py (rests, ties, tuplets; without it,
+        # note_seq's parser, which rejects tunes with rests).
         'corpus': ['music21>=9'],
         # Sweeps (bin/rl_tuner_sweep.py) and note_rnn_create_dataset
         # --runner=ray.

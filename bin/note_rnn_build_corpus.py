@@ -11,8 +11,20 @@ collection, licensed for non-commercial use only, with --include_essen),
 turns each tune into a NoteSequence (see `note_rnn.corpus`) and writes
 `training_melodies.tfrecord` and `eval_melodies.tfrecord` in --output_dir,
 exactly as `bin/note_rnn_create_dataset.py` does. Whole tunes go to one
-split. A summary and a per-collection table (tunes, note_seq and music21
-parse results, melodies) are printed at the end. --output_dir is checked
+split. The evaluation split is also written per collection
+(`eval_<collection>.tfrecord`). Collections named in --heldout_collections
+never enter either split: each is written whole to
+`heldout_<collection>.tfrecord`, all of them to `heldout_melodies.tfrecord`
+(for early stopping or testing on other traditions):
+
+    python bin/note_rnn_build_corpus.py --output_dir=data/heldout \
+        --heldout_collections=essenFolksong,bach --max_heldout_tunes=2000
+
+The Essen collection (non-commercial licence) may be held out without
+--include_essen: it is then read for evaluation only, as the manifest says.
+`corpus_manifest.json` records the settings and per-collection counts. A
+summary and per-collection tables (tunes, note_seq and music21 parse
+results, melodies; the split) are printed at the end. --output_dir is checked
 before the corpus is read; the outputs are renamed into place together, so a
 failed run (a full disk) leaves it as it was. Exit status: 0 on success, 2
 (with one line on stderr) on bad flags, an unusable --output_dir, a full
@@ -45,12 +57,26 @@ build_corpus_dataset = corpus.build_corpus_dataset
 
 flags.DEFINE_string(
     'output_dir', None,
-    'Folder for training_melodies.tfrecord and eval_melodies.tfrecord '
+    'Folder for training_melodies.tfrecord, eval_melodies.tfrecord, the '
+    'per-collection eval_*/heldout_* files and corpus_manifest.json '
     '(created if missing; existing files are replaced).')
 flags.DEFINE_list(
     'collections', list(corpus_sources.DEFAULT_COLLECTIONS),
     'Comma-separated music21 corpus folders to read; known: '
     f'{", ".join(sorted(corpus_sources.COLLECTIONS))}.')
+flags.DEFINE_list(
+    'heldout_collections', [],
+    'Comma-separated collections whose melodies never enter training or '
+    'the eval split (taken out of --collections): each is written whole to '
+    'heldout_<name>.tfrecord, all together to heldout_melodies.tfrecord. '
+    'essenFolksong may be held out without --include_essen (evaluation '
+    'only; its licence is non-commercial).')
+flags.DEFINE_integer(
+    'max_heldout_tunes', 0,
+    'Read a random sample (drawn with --seed, kept in file order) of at '
+    'most this many tunes of each held-out collection (0 = all); caps the '
+    'time spent parsing a big one such as essenFolksong (about 8,500 '
+    'tunes).')
 flags.DEFINE_boolean(
     'include_essen', False,
     'Also read essenFolksong (about 8,500 tunes). Its licence allows '
@@ -106,12 +132,21 @@ def _validate_flags():
   if FLAGS.max_tunes_per_collection < 0:
     return ('--max_tunes_per_collection must be >= 0; got '
             f'{FLAGS.max_tunes_per_collection}')
+  if FLAGS.max_heldout_tunes < 0:
+    return f'--max_heldout_tunes must be >= 0; got {FLAGS.max_heldout_tunes}'
   if FLAGS.corpus_dir and not os.path.isdir(FLAGS.corpus_dir):
     return f'--corpus_dir={FLAGS.corpus_dir} is not a folder'
   try:
-    corpus_sources.resolve_collections(FLAGS.collections, FLAGS.include_essen)
+    corpus_sources.resolve_collections(
+        set(FLAGS.collections) - set(FLAGS.heldout_collections),
+        FLAGS.include_essen)
   except ValueError as e:
     return f'--collections: {e}'
+  try:
+    corpus_sources.resolve_split_collections(
+        FLAGS.collections, FLAGS.heldout_collections, FLAGS.include_essen)
+  except ValueError as e:
+    return f'--heldout_collections: {e}'
   return None
 
 
@@ -138,7 +173,9 @@ def _main(argv):
         eval_ratio=FLAGS.eval_ratio, seed=FLAGS.seed, options=options,
         num_workers=FLAGS.num_workers,
         max_tunes_per_collection=FLAGS.max_tunes_per_collection,
-        expand_repeats=FLAGS.expand_repeats)
+        expand_repeats=FLAGS.expand_repeats,
+        heldout_collection_names=FLAGS.heldout_collections,
+        max_heldout_tunes=FLAGS.max_heldout_tunes)
   except dataset_runner.EmptyCorpusError as e:
     if e.stats is not None:
       print(e.stats.summary())

@@ -92,6 +92,12 @@ def test_main_rejects_bad_flags_with_one_line(tool, tmp_path, capsys):
       ([out, f'--corpus_dir={tmp_path / "missing"}'], '--corpus_dir'),
       ([out, '--collections=nope'], 'unknown collection'),
       ([out, '--collections=essenFolksong'], '--include_essen'),
+      ([out, '--heldout_collections=nope'], 'unknown collection'),
+      ([out, '--include_essen', '--heldout_collections=essenFolksong'],
+       'both held out and trained on'),
+      ([out, '--collections=bach', '--heldout_collections=bach'],
+       'no collection chosen'),
+      ([out, '--max_heldout_tunes=-1'], '--max_heldout_tunes'),
       ([out, '--min_bars=-1'], 'min_bars'),
       ([out, 'extra'], 'unexpected arguments'),
   ]
@@ -126,6 +132,27 @@ def test_main_with_note_seq_on_a_fake_corpus(tool, fake_corpus, tmp_path,
   assert 'wall time:' in out
   for name in NAMES:
     assert (tmp_path / 'out' / name).is_file()
+
+
+def test_main_holds_out_essen_without_include_essen(tool, fake_corpus,
+                                                   tmp_path, capsys,
+                                                   monkeypatch):
+  monkeypatch.setitem(sys.modules, 'music21', None)
+  essen = fake_corpus / 'essenFolksong'
+  essen.mkdir()
+  (essen / 'test0.abc').write_text('\n'.join(
+      TUNE.format(number=n, key=k) for n, k in enumerate(('E', 'Ab'), 1)))
+  argv = _fake_argv(fake_corpus, tmp_path / 'out', '--num_workers=1',
+                    '--eval_ratio=0.2', '--heldout_collections=essenFolksong')
+  rc, out, err = _run_main(tool, argv, capsys)
+  assert rc == 0, err
+  assert 'held out, evaluation only' in out
+  assert 'held-out melodies:      2 from 2 tunes' in out
+  for name in NAMES + ('heldout_essenFolksong.tfrecord',
+                       corpus.HELDOUT_FILENAME, corpus.MANIFEST_FILENAME):
+    assert (tmp_path / 'out' / name).is_file(), name
+  assert len(sequence_example_io.read_class_sequences(
+      tmp_path / 'out' / corpus.HELDOUT_FILENAME)) == 2
 
 
 def test_main_prints_the_summary_when_no_melody_survives(

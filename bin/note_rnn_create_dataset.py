@@ -16,10 +16,22 @@ Bad input fails only its own file: files or NoteSequences over the bounds
 of `source_files` (MAX_INPUT_BYTES) and `melody_pipeline` (MAX_INPUT_NOTES,
 MAX_INPUT_STEPS) are refused before they are expanded (`file_too_large`,
 `too_many_notes`, `too_many_steps`); a file that kills its worker process
-again when retried alone is `worker_crashed`. ABC files are decoded as ABC
-tools do (a byte order mark, an `%abc-charset` / `I:abc-charset` line, else
-UTF-8, then Windows-1252 / latin-1). A chunk of NoteSequence records that
-kills its worker is split, so only the record at fault fails.
+again when retried alone is `worker_crashed`. A chunk of NoteSequence
+records that kills its worker is split, so only the record at fault fails.
+
+ABC files are decoded as ABC tools do (a byte order mark, an
+`%abc-charset` / `I:abc-charset` line, else UTF-8, then Windows-1252 /
+latin-1), split into tunes and parsed one tune at a time by --abc_parser:
+music21 (the `corpus` extra, pip install -e '.[corpus]'), which reads
+rests, ties, tuplets, chords (top note), repeats (played out) and variant
+endings, or note_seq's ABC parser, which rejects tunes with rests, tuplets,
+chords or variant endings and ignores ties and repeats; `auto` (the
+default) is music21 when it is installed. The parser used is named on
+stderr and in the summary; a tune that fails is counted under its parser's
+error (`abc_tune_parse_error: note_seq:TupletError`) and the file's other
+tunes are kept. Tunes too big for music21 to read quickly (a bar much
+longer than its meter, over 4,096 notes; `abc_text.MUSIC21_MAX_*`) are
+skipped with their reason.
 
 --layout=compact writes class indices (tf.train.Example, int64
 `melody_classes`, ~1 byte per step) instead of Magenta's one-hot
@@ -34,8 +46,9 @@ local runner.
 
 --output_dir is checked before any input is read; the outputs are renamed
 into place together, so a failed run (a full disk) leaves it as it was.
-Exit status: 0 on success, 2 (with one line on stderr) on bad flags, an
-unusable --output_dir, a full disk, or when no melody was found.
+Exit status: 0 on success, 2 (with one line on stderr) on bad flags
+(--abc_parser=music21 without music21 too), an unusable --output_dir, a
+full disk, or when no melody was found.
 """
 
 import os
@@ -94,6 +107,14 @@ flags.DEFINE_integer('num_shards', 1,
 flags.DEFINE_enum('runner', 'local', list(dataset_runner.RUNNERS),
                   "Where files are read: 'local' worker processes, or "
                   "'ray' tasks (same outputs).")
+flags.DEFINE_enum(
+    'abc_parser', source_files.ABC_PARSER_AUTO,
+    list(source_files.ABC_PARSERS),
+    "What reads ABC tunes: 'music21' (reads rests, ties, tuplets, chords, "
+    "repeats and variant endings; pip install -e '.[corpus]'), 'note_seq' "
+    "(rejects tunes with rests, tuplets, chords or variant endings, "
+    "ignores ties and repeats), or 'auto': music21 if installed, else "
+    "note_seq.")
 flags.DEFINE_string('ray_address', '',
                     'Ray cluster of --runner=ray (default RAY_ADDRESS, else '
                     'a local Ray); the input must be readable at the same '
@@ -125,6 +146,11 @@ def _validate_flags():
     except ImportError:
       return ("--runner=ray needs Ray (an optional extra): pip install -e "
               "'.[sweep]'")
+  if FLAGS.abc_parser == source_files.ABC_PARSER_MUSIC21:
+    try:
+      source_files.resolve_abc_parser(FLAGS.abc_parser)
+    except source_files.Music21MissingError as e:
+      return str(e)
   return None
 
 
@@ -146,7 +172,8 @@ def _main(argv):
         FLAGS.input, FLAGS.output_dir, eval_ratio=FLAGS.eval_ratio,
         seed=FLAGS.seed, options=options, num_workers=FLAGS.num_workers,
         layout=FLAGS.layout, num_shards=FLAGS.num_shards,
-        runner=FLAGS.runner, ray_address=FLAGS.ray_address or None)
+        runner=FLAGS.runner, ray_address=FLAGS.ray_address or None,
+        abc_parser=FLAGS.abc_parser)
   except EmptyCorpusError as e:
     if e.stats is not None and e.stats.files_found:
       print(e.stats.summary())

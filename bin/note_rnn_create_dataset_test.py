@@ -23,6 +23,7 @@ from note_rnn import melody_pipeline as mp
 from note_rnn import melody_pipeline_test as mp_test
 from note_rnn import outputs
 from note_rnn import source_files
+from note_rnn import source_files_test as sf_test
 from note_rnn import sequence_example_io as sio
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_create_dataset.py'
@@ -45,6 +46,10 @@ EXPECTED_SOURCES_WITH_MELODIES = 8
 def _create(input_spec, output_dir, **kwargs):
   # 0: in this process (fast); 1 and more: worker processes.
   kwargs.setdefault('num_workers', 0)
+  # The statistics of testdata/ below are note_seq's (music21 reads the
+  # triplet tune of broken.abc, 4 bars, too short to keep: the same
+  # melodies); music21's are tested on a tunebook of its own.
+  kwargs.setdefault('abc_parser', source_files.ABC_PARSER_NOTE_SEQ)
   kwargs.setdefault('progress_stream', io.StringIO())
   return tool.create_dataset(str(input_spec), str(output_dir), **kwargs)
 
@@ -75,7 +80,11 @@ def test_stats_on_testdata(testdata_run):
       ('empty.mid', source_files.FILE_NO_NOTES)]
   # 9 MIDI files with notes + 3 + 1 ABC tunes.
   assert stats.sequences == 13
-  assert stats.sequences_skipped == {mp.SEQUENCE_ABC_TUNE_PARSE_ERROR: 1}
+  assert stats.sequences_skipped == {
+      f'{mp.SEQUENCE_ABC_TUNE_PARSE_ERROR}: note_seq:TupletError': 1}
+  assert stats.abc_parser == 'note_seq'
+  assert f'{EXPECTED_FILES}\n  ABC parser:             note_seq\n' in (
+      stats.summary())
   assert stats.tracks_skipped == {mp.TRACK_DRUMS: 1}
   assert stats.polyphonic_tracks_resolved == 1
   assert stats.melodies_kept == EXPECTED_MELODIES
@@ -331,6 +340,90 @@ def test_script_on_empty_folder_exits_2(tmp_path):
   assert len(errors) == 1
   assert 'no .abc/.mid/.midi/.tfrecord file found' in errors[0]
   assert not result.stdout
+
+
+# --- ABC parsers: music21 if installed (--abc_parser=auto), else note_seq.
+
+
+def _abc_corpus(tmp_path):
+  corpus = tmp_path / 'corpus'
+  corpus.mkdir()
+  (corpus / 'tunebook.abc').write_text(sf_test.TUNEBOOK)
+  return corpus
+
+
+def _in_process(monkeypatch):
+  """Runs the tool's files in this process (fast, and monkeypatches hold)."""
+  monkeypatch.setattr(
+      tool, 'create_dataset',
+      lambda *args, **kwargs: dataset_runner.create_dataset(
+          *args, **dict(kwargs, num_workers=0, progress_stream=sys.stderr)))
+
+
+def _melodies(output_dir):
+  return sorted(sio.read_class_sequences(
+      output_dir / dataset_runner.TRAINING_FILENAME))
+
+
+def test_main_reads_abc_with_music21_when_installed(tmp_path, capsys,
+                                                     monkeypatch):
+  sf_test.require_music21()
+  corpus = _abc_corpus(tmp_path)
+  _in_process(monkeypatch)
+  rc, out, err = _run_main([f'--input={corpus}', '--eval_ratio=0',
+                            f'--output_dir={tmp_path / "auto"}'], capsys)
+  assert rc == 0, err
+  assert 'ABC parser: music21\n' in err
+  assert '  ABC parser:             music21\n' in out
+  assert 'abc_tune_parse_error: music21:ABCTokenException: 1' in out
+  assert _melodies(tmp_path / 'auto') == sorted([sf_test.TUNE_1,
+                                                 sf_test.TUNE_2])
+  # Same bytes for --abc_parser=music21; note_seq drops the tune with rests,
+  # naming its error.
+  rc, out, _ = _run_main([f'--input={corpus}', '--eval_ratio=0',
+                          f'--output_dir={tmp_path / "music21"}',
+                          '--abc_parser=music21'], capsys)
+  assert rc == 0
+  assert _read_bytes(tmp_path / 'music21') == _read_bytes(tmp_path / 'auto')
+  rc, out, _ = _run_main([f'--input={corpus}', '--eval_ratio=0',
+                          f'--output_dir={tmp_path / "note_seq"}',
+                          '--abc_parser=note_seq'], capsys)
+  assert rc == 0
+  assert '  ABC parser:             note_seq\n' in out
+  assert f'{sf_test.NOTE_SEQ_REST_ERROR}: 1' in out
+  assert _melodies(tmp_path / 'note_seq') == [sf_test.TUNE_2]
+
+
+def test_main_without_music21_falls_back_to_note_seq_and_says_so(
+    tmp_path, capsys, monkeypatch):
+  sf_test.without_music21(monkeypatch)
+  _in_process(monkeypatch)
+  rc, out, err = _run_main([f'--input={_abc_corpus(tmp_path)}',
+                            f'--output_dir={tmp_path / "out"}',
+                            '--eval_ratio=0'], capsys)
+  assert rc == 0, err
+  assert ("ABC parser: note_seq (music21 is not installed); tunes with "
+          "rests, tuplets, chords or variant endings fail: pip install -e "
+          "'.[corpus]' reads them with music21\n") in err
+  assert ('  ABC parser:             note_seq (music21 is not installed)\n'
+          in out)
+  assert _melodies(tmp_path / 'out') == [sf_test.TUNE_2]
+
+
+def test_main_abc_parser_music21_without_music21_fails_before_reading(
+    tmp_path, capsys, monkeypatch):
+  sf_test.without_music21(monkeypatch)
+  monkeypatch.setattr(source_files, 'find_source_files', _must_not_read)
+  output_dir = tmp_path / 'out'
+  rc, out, err = _run_main([f'--input={REPO_ROOT / "testdata"}',
+                            f'--output_dir={output_dir}',
+                            '--abc_parser=music21'], capsys)
+  line = output_checks_testing.assert_one_line_error(
+      rc, err, 'note_rnn_create_dataset', '--abc_parser=music21',
+      "pip install -e '.[corpus]'")
+  assert 'music21' in line.split('--abc_parser=music21', 1)[1]
+  assert not out
+  assert not output_dir.exists()
 
 
 # Address space for the tool (TensorFlow reserves far more than it uses;

@@ -1,4 +1,4 @@
-r"""Compares Note RNNs on one evaluation file: loss, accuracy, perplexity.
+r"""Compares Note RNNs on evaluation files: loss, accuracy, perplexity.
 
   python bin/note_rnn_evaluate.py \
       --sequence_example_file=corpus/eval_melodies.tfrecord \
@@ -9,12 +9,25 @@ writes the figures. Each model is scored as in training (steps from
 `skip_first_n_losses` on, melodies cut to `max_sequence_length`) and over
 every real step; both are reported.
 
+Several files (a comma-separated list or globs in --sequence_example_file,
+each named after its file name without `.tfrecord`, and/or name=path pairs
+in --collections) are scored one by one, each model loaded once, and the
+table has one row per file (collection): melodies, steps counted, and per
+model the cross-entropy per step as in training (nats) and the next-step
+accuracy:
+
+  python bin/note_rnn_evaluate.py \
+      --sequence_example_file='corpus/eval_*.tfrecord,corpus/heldout_*' \
+      --checkpoints=embedded=,paper=rl_tuner_note_rnn.ckpt \
+      --output_json=per_collection.json
+
 Where --output_json goes is checked before any model is loaded. Exit
 status: 0 on success, 2 (with one line on stderr) on bad flags, an
 unusable --output_json location, a full disk, or a missing or unreadable
 model or file.
 """
 
+import glob
 import json
 import os
 
@@ -27,8 +40,15 @@ from note_rnn import encoding
 from note_rnn import outputs
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
-flags.DEFINE_string('sequence_example_file', None,
-                    'TFRecord of melody SequenceExamples to score.')
+flags.DEFINE_list(
+    'sequence_example_file', [],
+    'TFRecord(s) of melody SequenceExamples to score: a file, or a '
+    'comma-separated list of files and globs (each file a row of the '
+    'per-collection table, named after its file name without .tfrecord).')
+flags.DEFINE_list(
+    'collections', [],
+    'name=path pairs of TFRecords to score as named rows of the '
+    'per-collection table (after those of --sequence_example_file).')
 flags.DEFINE_list('checkpoints', ['embedded='],
                   "name=path pairs, or paths (named after their last "
                   'component); an empty path is the embedded default model.')
@@ -47,18 +67,106 @@ ROWS = (('loss', 'cross-entropy per step (nats)'),
         ('mean_log_likelihood_per_step', 'log-likelihood per step'))
 
 
+# Suffix dropped from a file name to name its row.
+TFRECORD_SUFFIX = '.tfrecord'
+
+
 def compare(named_paths, sequence_example_file, batch_size=128):
   """Scores every model; returns dict name -> training.evaluate result."""
+  results = compare_collections(
+      named_paths, [('', sequence_example_file)], batch_size)
+  return results['']
+
+
+def compare_collections(named_paths, named_files, batch_size=128):
+  """Scores every model on every file, loading each model once.
+
+  Args:
+    named_paths: (model name, checkpoint path; '' = embedded) pairs.
+    named_files: (collection name, TFRecord path) pairs.
+    batch_size: melodies per batch (speed only).
+
+  Returns:
+    {collection: {model: `training.evaluate` result plus 'source'}}, in the
+    order given.
+  """
   # Imported here: --help need not load TensorFlow.
   from note_rnn import model as model_lib  # pylint: disable=g-import-not-at-top
   from note_rnn import training  # pylint: disable=g-import-not-at-top
-  results = {}
+  results = {collection: {} for collection, _ in named_files}
   for name, path in named_paths:
     model = model_lib.NoteRNN.load(path or None)
-    results[name] = training.evaluate(model, sequence_example_file,
-                                      batch_size=batch_size)
-    results[name]['source'] = model.source
+    for collection, sequence_example_file in named_files:
+      result = training.evaluate(model, sequence_example_file,
+                                 batch_size=batch_size)
+      result['source'] = model.source
+      results[collection][name] = result
   return results
+
+
+def collection_files(file_specs, collection_pairs):
+  """The files to score, named.
+
+  Args:
+    file_specs: paths and globs; each file is named after its file name
+      without `TFRECORD_SUFFIX`. Globs expand in sorted order.
+    collection_pairs: 'name=path' strings.
+
+  Returns:
+    (name, path) pairs, in the order given, each file once.
+
+  Raises:
+    FileNotFoundError: a missing file, or a glob matching none.
+    ValueError: a malformed pair, or one name for two files.
+  """
+  pairs = []
+  for spec in file_specs:
+    if glob.has_magic(spec):
+      paths = sorted(glob.glob(spec))
+      if not paths:
+        raise FileNotFoundError(
+            f'--sequence_example_file: no file matches {spec}')
+    else:
+      paths = [spec]
+    for path in paths:
+      name = os.path.basename(path)
+      if name.endswith(TFRECORD_SUFFIX):
+        name = name[:-len(TFRECORD_SUFFIX)]
+      pairs.append((name, path))
+  for item in collection_pairs:
+    name, sep, path = item.partition('=')
+    if not sep or not name or not path:
+      raise ValueError(f'--collections takes name=path pairs, got {item!r}')
+    pairs.append((name, path))
+  named = {}
+  for name, path in pairs:
+    if not os.path.isfile(path):
+      raise FileNotFoundError(f'no evaluation file {path}')
+    if name in named and os.path.abspath(named[name]) != os.path.abspath(
+        path):
+      raise ValueError(
+          f'two files named {name!r} ({named[name]}, {path}); name them '
+          'with --collections=name=path')
+    named.setdefault(name, path)
+  return list(named.items())
+
+
+def collections_markdown(results):
+  """One row per collection: melodies, steps, loss and accuracy per model."""
+  models = list(next(iter(results.values())))
+  lines = ['| collection | melodies | steps | ' +
+           ' | '.join(f'{m} nats/step' for m in models) + ' | ' +
+           ' | '.join(f'{m} accuracy' for m in models) + ' |',
+           '|---|---:|---:|' + '---:|' * (2 * len(models))]
+  for collection, by_model in results.items():
+    figures = [by_model[m] for m in models]
+    steps = sorted({f['num_steps'] for f in figures})
+    cells = [collection, str(figures[0]['num_melodies']),
+             ' / '.join(str(n) for n in steps)]
+    cells += [f'{f["loss"]:.4f}' for f in figures]
+    cells += [f'{f["accuracy"]:.4f}' for f in figures]
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  return '\n'.join(lines) + '\n'
 
 
 def markdown(results):
@@ -99,8 +207,9 @@ def check_output_json(path):
 def _main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
-  if not FLAGS.sequence_example_file:
-    return script_setup.fail(TOOL, '--sequence_example_file is required')
+  if not FLAGS.sequence_example_file and not FLAGS.collections:
+    return script_setup.fail(
+        TOOL, '--sequence_example_file (or --collections) is required')
   pairs = []
   for item in FLAGS.checkpoints:
     name, sep, path = item.partition('=')
@@ -116,8 +225,30 @@ def _main(argv):
   if FLAGS.output_json:
     # Before any model is loaded: a run that cannot write fails at once.
     check_output_json(FLAGS.output_json)
-  results = compare(pairs, FLAGS.sequence_example_file, FLAGS.batch_size)
-  print(markdown(results))
+  single = (len(FLAGS.sequence_example_file) == 1 and not FLAGS.collections
+            and not glob.has_magic(FLAGS.sequence_example_file[0]))
+  if single:
+    # One file: the table of every metric, as before.
+    results = compare(pairs, FLAGS.sequence_example_file[0],
+                      FLAGS.batch_size)
+    print(markdown(results))
+  else:
+    named_files = collection_files(FLAGS.sequence_example_file,
+                                   FLAGS.collections)
+    by_collection = compare_collections(pairs, named_files, FLAGS.batch_size)
+    print(collections_markdown(by_collection))
+    results = {
+        'metric': ('loss: cross-entropy per step (nats) and accuracy: '
+                   'next-step accuracy, over the steps counted in training '
+                   '(from skip_first_n_losses on, melodies cut to '
+                   'max_sequence_length); without_skip: every real step'),
+        'checkpoints': {name: next(iter(by_collection.values()))[name][
+            'source'] for name, _ in pairs},
+        'collections': {
+            collection: {'file': path, 'results': by_collection[collection]}
+            for collection, path in named_files},
+        'table': collections_markdown(by_collection),
+    }
   if FLAGS.output_json:
     encoding.write_file_atomically(
         FLAGS.output_json, json.dumps(results, indent=2, default=str).encode())

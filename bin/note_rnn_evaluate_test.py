@@ -43,6 +43,72 @@ def test_compares_two_models_on_one_file(tmp_path):
   assert figures['a']['loss'] != figures['m2']['loss']
 
 
+def test_per_collection_table_over_globs_and_named_files(tmp_path):
+  folder = tmp_path / 'corpus'
+  folder.mkdir()
+  melodies = {
+      'eval_a': [[14, 0, 16, 0, 18, 1, 19, 0] * 6],
+      'eval_b': [[21, 0, 19, 18, 16, 1] * 8, [20, 0, 1] * 14],
+      'heldout_c': [[30, 1, 28, 0] * 10],
+  }
+  for name, items in melodies.items():
+    sequence_example_io.write_sequence_examples(
+        str(folder / f'{name}.tfrecord'), items)
+  models = {}
+  for seed in (1, 2):
+    models[seed] = tmp_path / f'm{seed}'
+    model_lib.NoteRNN(hparams_lib.NoteRNNHParams(rnn_layer_sizes=(8,)),
+                      seed=seed).save(str(models[seed]))
+  out = tmp_path / 'figures.json'
+  run = subprocess.run(
+      [sys.executable, str(SCRIPT),
+       f'--sequence_example_file={folder}/eval_*.tfrecord',
+       f'--collections=other={folder / "heldout_c.tfrecord"}',
+       f'--checkpoints=a={models[1]},b={models[2]}', f'--output_json={out}'],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert run.returncode == 0, run.stderr[-2000:]
+  assert ('| collection | melodies | steps | a nats/step | b nats/step | '
+          'a accuracy | b accuracy |') in run.stdout
+  figures = json.loads(out.read_text())
+  assert list(figures['collections']) == ['eval_a', 'eval_b', 'other']
+  assert figures['collections']['other']['file'] == str(
+      folder / 'heldout_c.tfrecord')
+  assert set(figures['checkpoints']) == {'a', 'b'}
+  eval_b = figures['collections']['eval_b']['results']
+  # 47 and 41 predictions; training counts those from step 32 on.
+  assert eval_b['a']['num_melodies'] == 2
+  assert eval_b['a']['num_steps'] == (47 - 32) + (41 - 32)
+  assert eval_b['a']['loss'] != eval_b['b']['loss']
+  row = next(line for line in run.stdout.splitlines()
+             if line.startswith('| eval_b |'))
+  cells = [c.strip() for c in row.strip('|').split('|')]
+  assert cells[1:3] == ['2', str((47 - 32) + (41 - 32))]
+  assert cells[3] == f'{eval_b["a"]["loss"]:.4f}'
+  assert cells[6] == f'{eval_b["b"]["accuracy"]:.4f}'
+  assert figures['table'] in run.stdout
+
+
+def test_collection_files_names_and_errors(tool, tmp_path):
+  for name in ('x.tfrecord', 'y.tfrecord'):
+    (tmp_path / name).write_bytes(b'')
+  (tmp_path / 'sub').mkdir()
+  (tmp_path / 'sub' / 'x.tfrecord').write_bytes(b'')
+  assert tool.collection_files([f'{tmp_path}/*.tfrecord'], [
+      f'z={tmp_path / "x.tfrecord"}']) == [
+          ('x', str(tmp_path / 'x.tfrecord')),
+          ('y', str(tmp_path / 'y.tfrecord')),
+          ('z', str(tmp_path / 'x.tfrecord'))]
+  with pytest.raises(FileNotFoundError, match='no file matches'):
+    tool.collection_files([f'{tmp_path}/*.none'], [])
+  with pytest.raises(FileNotFoundError, match='no evaluation file'):
+    tool.collection_files([f'{tmp_path}/missing.tfrecord'], [])
+  with pytest.raises(ValueError, match='two files named'):
+    tool.collection_files([str(tmp_path / 'x.tfrecord'),
+                           str(tmp_path / 'sub' / 'x.tfrecord')], [])
+  with pytest.raises(ValueError, match='name=path'):
+    tool.collection_files([], ['nameless'])
+
+
 def test_bad_pair_exits_2(tmp_path):
   run = subprocess.run(
       [sys.executable, str(SCRIPT), f'--sequence_example_file={tmp_path}/x',

@@ -68,6 +68,14 @@ flags.DEFINE_string(
     'Comma-separated name=value overrides of the Note RNN hparams, e.g. '
     '"rnn_layer_sizes=[64,64],batch_size=32"; applied to the defaults (or to '
     'the --init_checkpoint model\'s hparams). A resumed run keeps its own.')
+flags.DEFINE_float(
+    'dropout_keep_prob', None,
+    'Probability of keeping each LSTM output unit in training (Magenta '
+    'basic_rnn\'s DropoutWrapper(output_keep_prob); it trains with 0.5); '
+    '1.0 = no dropout. Evaluation and generation never drop units. Same as '
+    '--hparams=dropout_keep_prob=P, and wins over it. Default: the hparams\' '
+    'value (1.0, or the --init_checkpoint model\'s); a resumed run keeps its '
+    'own.')
 flags.DEFINE_integer(
     'seed', None,
     'Seed of weight initialization and data order; same seed, same data, '
@@ -131,6 +139,10 @@ def _validate_flags():
   if FLAGS.init_checkpoint and not os.path.exists(FLAGS.init_checkpoint) and (
       not os.path.exists(FLAGS.init_checkpoint + '.index')):
     return f'--init_checkpoint={FLAGS.init_checkpoint} does not exist'
+  if FLAGS.dropout_keep_prob is not None and not (
+      0.0 < FLAGS.dropout_keep_prob <= 1.0):
+    return ('--dropout_keep_prob must lie in (0, 1]; got '
+            f'{FLAGS.dropout_keep_prob}')
   try:
     hparams_lib.default_hparams().parse(FLAGS.hparams)
   except ValueError as e:
@@ -140,6 +152,14 @@ def _validate_flags():
             'resume')
   return None
 
+
+
+def _hparams_overrides():
+  """--hparams, with --dropout_keep_prob added after it (so it wins)."""
+  overrides = [FLAGS.hparams] if FLAGS.hparams else []
+  if FLAGS.dropout_keep_prob is not None:
+    overrides.append(f'dropout_keep_prob={FLAGS.dropout_keep_prob!r}')
+  return ','.join(overrides)
 
 
 def _main(argv):
@@ -153,7 +173,7 @@ def _main(argv):
   logging.set_verbosity(logging.INFO)
   train(FLAGS.sequence_example_file, FLAGS.run_dir, FLAGS.num_training_steps,
         eval_sequence_example_file=FLAGS.eval_sequence_example_file,
-        hparams=FLAGS.hparams or None, seed=FLAGS.seed,
+        hparams=_hparams_overrides() or None, seed=FLAGS.seed,
         init_checkpoint=FLAGS.init_checkpoint, optimizer=FLAGS.optimizer,
         eval_every_n=FLAGS.eval_every_n,
         checkpoint_every_n=FLAGS.checkpoint_every_n,

@@ -75,6 +75,8 @@ def test_main_rejects_bad_flags_with_one_line(tool, data, tmp_path,
        'unknown hparam \'learning_rat\'; valid names: rnn_layer_sizes'),
       ([train, run, steps, '--hparams=batch_size=0'], 'batch_size'),
       ([train, run, steps, '--eval_every_n=0'], '--eval_every_n'),
+      ([train, run, steps, '--dropout_keep_prob=0'], '--dropout_keep_prob'),
+      ([train, run, steps, '--dropout_keep_prob=1.5'], '--dropout_keep_prob'),
       ([train, run, steps, f'--init_checkpoint={tmp_path / "none"}'],
        '--init_checkpoint'),
       ([train, run, steps, '--resume'], 'holds no checkpoint to resume'),
@@ -100,6 +102,23 @@ def test_main_trains_and_refuses_a_changed_resume(tool, data, tmp_path,
                          capsys)
   assert rc == tool.EXIT_USAGE
   assert 'other hparams: l2_reg=2.5e-05 (requested 0.0)' in err
+
+
+def test_main_dropout_flag_sets_the_hparam(tool, data, tmp_path, capsys):
+  argv = [f'--sequence_example_file={data[0]}', f'--run_dir={tmp_path}',
+          '--num_training_steps=2',
+          f'--hparams={TINY},dropout_keep_prob=0.9', '--dropout_keep_prob=0.5']
+  rc, _, err = _run_main(tool, argv, capsys)
+  assert rc == 0, err
+  with open(tmp_path / training.METRICS_FILE, encoding='utf-8') as f:
+    assert json.load(f)['hparams']['dropout_keep_prob'] == 0.5
+  saved = model_lib.NoteRNN.load(str(tmp_path / training.CHECKPOINT_DIR))
+  assert saved.hparams.dropout_keep_prob == 0.5
+  # Resuming with another value is refused like any other hparam change.
+  rc, _, err = _run_main(tool, argv[:-1] + ['--num_training_steps=3',
+                                           '--dropout_keep_prob=1'], capsys)
+  assert rc == tool.EXIT_USAGE
+  assert 'dropout_keep_prob=0.5 (requested 1.0)' in err
 
 
 def test_script_end_to_end(data, tmp_path):

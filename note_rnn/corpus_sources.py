@@ -1,16 +1,19 @@
 """Where the corpus's tunes come from: music21's collections, split into tunes.
 
-`resolve_collections` checks collection names against `COLLECTIONS`;
-`discover_tunes` lists each collection's files in the installed music21 (or
-any folder laid out like its `corpus/`) and splits ABC tunebooks into tunes
-(`split_abc_tunebook`: a tune runs from its `X:` line to the first empty
-line, ABC 2.1; the lines before the first `X:` are the file header, given
-to every tune). Score files (the Bach chorales) are one tune each.
+`resolve_collections` checks collection names against `COLLECTIONS`
+(`resolve_split_collections` also sorts out held-out collections, which are
+read for evaluation only); `discover_tunes` lists each collection's files
+in the installed music21 (or any folder laid out like its `corpus/`) and
+splits ABC tunebooks into tunes (`split_abc_tunebook`: a tune runs from its
+`X:` line to the first empty line, ABC 2.1; the lines before the first `X:`
+are the file header, given to every tune). Score files (the Bach chorales)
+are one tune each; a held-out collection may be sampled down.
 """
 
 import collections
 import dataclasses
 import os
+import random
 import re
 
 
@@ -23,6 +26,11 @@ KIND_SCORE = 'score'
 # overlapping files). (note_rnn.corpus adds FILE_NO_TUNE_PARSED.)
 FILE_NO_TUNES = 'no_tunes'
 FILE_ONLY_DUPLICATES = 'only_duplicate_tunes'
+
+# CollectionStats.role: melodies split into training and evaluation, or
+# held out (never trained on; evaluation only).
+ROLE_TRAINING = 'training'
+ROLE_HELDOUT = 'heldout'
 
 # Installing the extra that provides music21.
 INSTALL_HINT = "pip install -e '.[corpus]'"
@@ -49,6 +57,9 @@ class Collection:
       numbered tune (`X:`); the first in file order is kept.
     melody_part: name of the part holding the melody (case-insensitive
       prefix); the first part if empty or absent.
+    subsets: (subset name, file-name prefixes) pairs splitting a collection
+      of several traditions for evaluation (`subset_of`); a pair with no
+      prefixes takes the files no earlier pair took. Empty: one whole.
   """
   name: str
   title: str
@@ -58,6 +69,7 @@ class Collection:
   non_commercial: bool = False
   dedupe_reference_numbers: bool = False
   melody_part: str = ''
+  subsets: tuple = ()
 
 
 _MUSIC21_CORPUS_LICENSE = (
@@ -101,7 +113,11 @@ COLLECTIONS = {
             ('.abc',),
             'essenFolksong/license.txt: legal status unclear; permission for '
             'NON-COMMERCIAL distribution and use in music21 only',
-            non_commercial=True),
+            non_commercial=True,
+            # han1/han2.abc: Han Chinese songs (O: China); the other files
+            # are European, mostly German-speaking (O: Europa, Lothringen,
+            # Luxemburg; irl.abc, 62 Irish songs).
+            subsets=(('china', ('han',)), ('europe', ()))),
     )
 }
 DEFAULT_COLLECTIONS = ('oneills1850', 'ryansMammoth', 'airdsAirs',
@@ -172,6 +188,59 @@ def resolve_collections(names, include_essen=False):
   if not chosen:
     raise ValueError('no collection chosen')
   return tuple(sorted(chosen))
+
+
+def resolve_split_collections(names, heldout_names=(), include_essen=False):
+  """Training and held-out collections, with the Essen rule for training.
+
+  Held-out collections are read for evaluation only: their melodies never
+  enter the training or evaluation split, so any known collection may be
+  held out, the non-commercial Essen collection included (without
+  `include_essen`; evaluating a model on it is non-commercial use). A
+  held-out collection named in `names` too is taken out of training.
+
+  Args:
+    names: training collection names (`COLLECTIONS` keys).
+    heldout_names: held-out collection names.
+    include_essen: True trains on (and adds) the Essen collection.
+
+  Returns:
+    (training, heldout): sorted tuples of names, disjoint.
+
+  Raises:
+    ValueError: an unknown name, no training collection left, a
+      non-commercial collection in training without `include_essen`, or
+      Essen both held out and included.
+  """
+  heldout = set(heldout_names)
+  unknown = sorted((set(names) | heldout) - set(COLLECTIONS))
+  if unknown:
+    raise ValueError(f'unknown collection(s) {", ".join(unknown)}; known: '
+                     f'{", ".join(sorted(COLLECTIONS))}')
+  if include_essen and ESSEN in heldout:
+    raise ValueError(f'{ESSEN} cannot be both held out and trained on '
+                     '(--include_essen)')
+  chosen = set(names) - heldout
+  if not chosen and not include_essen:
+    raise ValueError('no training collection left once the held-out ones '
+                     'are taken out')
+  training = resolve_collections(sorted(chosen), include_essen)
+  return training, tuple(sorted(heldout))
+
+
+def subset_of(key):
+  """The subset (`Collection.subsets`) of a tune key, or '' if none."""
+  name, _, rest = key.partition('/')
+  filename = rest.split('#', 1)[0]
+  for subset, prefixes in COLLECTIONS[name].subsets:
+    if not prefixes or filename.startswith(prefixes):
+      return subset
+  return ''
+
+
+def evaluation_only(name, role):
+  """True for a non-commercial collection held out: read to evaluate only."""
+  return role == ROLE_HELDOUT and COLLECTIONS[name].non_commercial
 
 
 # ---------------------------------------------------------------------------
@@ -367,6 +436,16 @@ class CollectionStats:
       repeats could not be expanded.
     melodies: melodies kept.
     tunes_with_melodies: tunes giving >= 1 melody.
+    role: `ROLE_TRAINING` or `ROLE_HELDOUT`.
+    tunes_available: tunes before a held-out collection was sampled down
+      (`discover_tunes`' `sample_sizes`); equal to `tunes` otherwise.
+    training_melodies, eval_melodies: its melodies in each split (training
+      role).
+    heldout_melodies: its melodies (held-out role).
+    eval_melodies_also_in_training, heldout_melodies_also_in_training: those
+      equal to a melody of the training split (the same tune in two books).
+    subset_melodies: subset -> melodies in its per-subset file (see
+      `Collection.subsets`; its eval melodies, or held-out ones).
   """
   name: str
   files: int = 0
@@ -387,9 +466,18 @@ class CollectionStats:
   repeats_not_expanded: int = 0
   melodies: int = 0
   tunes_with_melodies: int = 0
+  role: str = ROLE_TRAINING
+  tunes_available: int = 0
+  training_melodies: int = 0
+  eval_melodies: int = 0
+  heldout_melodies: int = 0
+  eval_melodies_also_in_training: int = 0
+  heldout_melodies_also_in_training: int = 0
+  subset_melodies: dict = dataclasses.field(default_factory=dict)
 
 
-def discover_tunes(corpus_dir, collection_names, max_tunes_per_collection=0):
+def discover_tunes(corpus_dir, collection_names, max_tunes_per_collection=0,
+                   sample_sizes=None, sample_seed=0):
   """Lists the tunes of the chosen collections.
 
   Args:
@@ -398,6 +486,10 @@ def discover_tunes(corpus_dir, collection_names, max_tunes_per_collection=0):
     collection_names: names in `COLLECTIONS`.
     max_tunes_per_collection: keep the first this many tunes of each
       collection (0 = all).
+    sample_sizes: optional {name: n}: keep a random sample of n of that
+      collection's tunes (after `max_tunes_per_collection`), in file order,
+      drawn with `random.Random(sample_seed)` (0 or absent = all).
+    sample_seed: seed of the samples.
 
   Returns:
     (tunes, stats): `Tune`s ordered by collection name, file name and
@@ -447,6 +539,12 @@ def discover_tunes(corpus_dir, collection_names, max_tunes_per_collection=0):
       found = found[:max_tunes_per_collection]
       stat.files = len({t.path for t in found})
       stat.files_without_tunes = []
+    stat.tunes_available = len(found)
+    sample_size = (sample_sizes or {}).get(name, 0)
+    if sample_size and len(found) > sample_size:
+      chosen = random.Random(sample_seed).sample(range(len(found)),
+                                                 sample_size)
+      found = [found[i] for i in sorted(chosen)]
     stat.tunes = len(found)
     tunes.extend(found)
   return tunes, stats

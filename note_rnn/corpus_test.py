@@ -9,6 +9,7 @@ installs only '.[test]').
 
 import collections
 import io
+import json
 import pathlib
 import sys
 
@@ -46,6 +47,23 @@ def _music21():
   return pytest.importorskip(
       'music21', reason="music21 is not installed; pip install -e '.[corpus]' "
       'to run this test')
+
+
+def _write_essen(root, count):
+  """An essenFolksong folder: tune 1 is SCALE_TUNE, the others in D major.
+
+  Tunes 2.. differ from each other by their length (8 + n bars).
+  """
+  essen = root / 'essenFolksong'
+  essen.mkdir(parents=True)
+  tunes = [SCALE_TUNE.format(number=1)]
+  for number in range(2, count + 1):
+    body = '\n'.join(['CDEF GABc|cBAG FEDC|'] * (4 + number))
+    tunes.append(f'X:{number}\nT:Essen {number}\nM:4/4\nL:1/8\nK:D\n'
+                 f'{body}c8|]')
+  (essen / 'test0.abc').write_text('\n\n'.join(tunes) + '\n')
+  (essen / 'license.txt').write_text('non-commercial')
+  return root
 
 
 def _write_fake_corpus(root):
@@ -234,6 +252,38 @@ def test_resolve_collections_guards_essen():
              for n in corpus_sources.DEFAULT_COLLECTIONS)
 
 
+def test_resolve_split_collections_holds_out_essen_for_evaluation_only():
+  resolve = corpus_sources.resolve_split_collections
+  # Held out without --include_essen: read for evaluation only.
+  assert resolve(corpus_sources.DEFAULT_COLLECTIONS,
+                 ['essenFolksong', 'bach']) == (
+                     ('airdsAirs', 'miscFolk', 'oneills1850',
+                      'ryansMammoth'), ('bach', 'essenFolksong'))
+  assert corpus_sources.evaluation_only('essenFolksong',
+                                        corpus_sources.ROLE_HELDOUT)
+  assert not corpus_sources.evaluation_only('bach',
+                                            corpus_sources.ROLE_HELDOUT)
+  assert resolve(['bach'], ['essenFolksong'], include_essen=False) == (
+      ('bach',), ('essenFolksong',))
+  # Trained on, it still needs --include_essen.
+  with pytest.raises(ValueError, match='--include_essen'):
+    resolve(['essenFolksong', 'bach'], ['bach'])
+  with pytest.raises(ValueError, match='both held out and trained on'):
+    resolve(['bach'], ['essenFolksong'], include_essen=True)
+  with pytest.raises(ValueError, match='unknown collection.*nope'):
+    resolve(['bach'], ['nope'])
+  with pytest.raises(ValueError, match='no training collection left'):
+    resolve(['bach'], ['bach'])
+
+
+def test_subset_of_splits_essen_by_file():
+  assert corpus_sources.subset_of('essenFolksong/han1.abc#0003') == 'china'
+  assert corpus_sources.subset_of('essenFolksong/han2.abc#0100') == 'china'
+  assert corpus_sources.subset_of('essenFolksong/erk10.abc#0001') == 'europe'
+  assert corpus_sources.subset_of('essenFolksong/irl.abc#0001') == 'europe'
+  assert corpus_sources.subset_of('bach/bwv1.6.mxl') == ''
+
+
 def test_discover_tunes_on_a_fake_corpus(tmp_path):
   root = _write_fake_corpus(tmp_path / 'corpus')
   tunes, stats = corpus_sources.discover_tunes(
@@ -265,6 +315,30 @@ def test_discover_tunes_on_a_fake_corpus(tmp_path):
   assert (stats['oneills1850'].files, stats['oneills1850'].tunes) == (1, 1)
   with pytest.raises(FileNotFoundError, match='airdsAirs'):
     corpus_sources.discover_tunes(root, ['airdsAirs'])
+
+
+def test_discover_tunes_samples_a_collection_in_file_order(tmp_path):
+  root = _write_fake_corpus(tmp_path / 'corpus')
+  _write_essen(root, 9)
+  everything, _ = corpus_sources.discover_tunes(root, ['essenFolksong'])
+  sampled, stats = corpus_sources.discover_tunes(
+      root, ['essenFolksong', 'bach'], sample_sizes={'essenFolksong': 4},
+      sample_seed=3)
+  essen = [t for t in sampled if t.collection == 'essenFolksong']
+  assert len(essen) == 4
+  positions = [everything.index(t) for t in essen]
+  assert positions == sorted(positions)
+  assert (stats['essenFolksong'].tunes,
+          stats['essenFolksong'].tunes_available) == (4, 9)
+  assert (stats['bach'].tunes, stats['bach'].tunes_available) == (3, 3)
+  again, _ = corpus_sources.discover_tunes(
+      root, ['essenFolksong'], sample_sizes={'essenFolksong': 4},
+      sample_seed=3)
+  assert again == essen
+  other, _ = corpus_sources.discover_tunes(
+      root, ['essenFolksong'], sample_sizes={'essenFolksong': 4},
+      sample_seed=4)
+  assert other != essen
 
 
 def test_parse_with_note_seq_reports_reasons(tmp_path):
@@ -353,6 +427,154 @@ def test_build_with_note_seq_on_a_fake_corpus(tmp_path, monkeypatch):
   names = (dataset_runner.TRAINING_FILENAME, dataset_runner.EVAL_FILENAME)
   first = [(tmp_path / 'out' / n).read_bytes() for n in names]
   assert [(tmp_path / 'again' / n).read_bytes() for n in names] == first
+
+
+def _melody_multiset(*paths):
+  return collections.Counter(
+      tuple(m) for path in paths for m in sio.read_class_sequences(path))
+
+
+def test_build_with_heldout_collections(tmp_path, monkeypatch):
+  monkeypatch.setitem(sys.modules, 'music21', None)
+  root = _write_essen(_write_fake_corpus(tmp_path / 'corpus'), 5)
+  body = '\n'.join(['CDEF GABc|cBAG FEDC|'] * 12)
+  (root / 'essenFolksong' / 'han1.abc').write_text(
+      f'X:1\nT:Han\nM:4/4\nL:1/8\nK:D\n{body}c8|]\n')
+  out = tmp_path / 'out'
+  # The six essen tunes give six melodies (tune 1 of test0.abc equals the
+  # training collections' tunes); essen is held out without include_essen.
+  stats = _build(root, out, eval_ratio=0.25,
+                 heldout_collection_names=['essenFolksong'])
+  essen = stats.collections['essenFolksong']
+  assert essen.role == corpus_sources.ROLE_HELDOUT
+  assert (essen.heldout_melodies, essen.training_melodies,
+          essen.eval_melodies) == (6, 0, 0)
+  assert essen.heldout_melodies_also_in_training == 1
+  assert essen.subset_melodies == {'china': 1, 'europe': 5}
+  assert stats.heldout_melodies == 6
+  assert stats.heldout_path == str(out / corpus.HELDOUT_FILENAME)
+  oneills, ryans = (stats.collections[n] for n in ('oneills1850',
+                                                   'ryansMammoth'))
+  assert oneills.training_melodies + oneills.eval_melodies == 2
+  assert ryans.training_melodies + ryans.eval_melodies == 2
+  dataset = stats.dataset
+  assert (dataset.training_melodies, dataset.eval_melodies) == (3, 1)
+  assert dataset.melodies_kept == 10
+  # Files: the held-out melodies are in neither split.
+  training = sio.read_class_sequences(out / dataset_runner.TRAINING_FILENAME)
+  heldout = sio.read_class_sequences(
+      out / corpus.HELDOUT_COLLECTION_FILENAME.format('essenFolksong'))
+  assert len(heldout) == 6 and len(training) == 3
+  assert _melody_multiset(out / corpus.HELDOUT_FILENAME) == (
+      _melody_multiset(out / 'heldout_essenFolksong.tfrecord'))
+  d_major = [tuple(m) for m in heldout if tuple(m) not in
+             {tuple(t) for t in training}]
+  assert len(d_major) == 5
+  # Its subsets, by file: han*.abc and the rest.
+  china = out / 'heldout_essenFolksong-china.tfrecord'
+  europe = out / 'heldout_essenFolksong-europe.tfrecord'
+  assert len(sio.read_class_sequences(china)) == 1
+  assert _melody_multiset(china, europe) == _melody_multiset(
+      out / 'heldout_essenFolksong.tfrecord')
+  # The per-collection eval files partition the eval file.
+  eval_files = sorted(p.name for p in out.glob('eval_*.tfrecord')
+                      if p.name != dataset_runner.EVAL_FILENAME)
+  eval_by_collection = [
+      corpus.EVAL_COLLECTION_FILENAME.format(n)
+      for n in ('oneills1850', 'ryansMammoth')
+      if stats.collections[n].eval_melodies]
+  assert eval_files == sorted(eval_by_collection)
+  assert _melody_multiset(*(out / n for n in eval_files)) == (
+      _melody_multiset(out / dataset_runner.EVAL_FILENAME))
+  # The manifest.
+  manifest = json.loads((out / corpus.MANIFEST_FILENAME).read_text())
+  entry = manifest['collections']['essenFolksong']
+  assert entry['role'] == 'heldout' and entry['evaluation_only']
+  assert entry['non_commercial'] and entry['heldout_melodies'] == 6
+  assert entry['subsets'] == {
+      'china': {'file_prefixes': ['han'], 'melodies': 1,
+                'file': 'heldout_essenFolksong-china.tfrecord'},
+      'europe': {'file_prefixes': 'the other files', 'melodies': 5,
+                 'file': 'heldout_essenFolksong-europe.tfrecord'}}
+  assert manifest['collections']['oneills1850']['subsets'] == {}
+  assert entry['file'] == 'heldout_essenFolksong.tfrecord'
+  assert not manifest['collections']['oneills1850']['evaluation_only']
+  assert manifest['files']['heldout'] == corpus.HELDOUT_FILENAME
+  assert manifest['totals'] == {
+      'training_melodies': 3, 'eval_melodies': 1, 'heldout_melodies': 6,
+      'melodies_kept': 10, 'melodies_truncated': 0, 'failed_files': 3}
+  assert manifest['settings']['seed'] == 0
+  assert str(tmp_path) not in (out / corpus.MANIFEST_FILENAME).read_text()
+  table = stats.summary()
+  assert 'Split per collection' in table
+  assert 'held out, evaluation only' in table
+  assert 'heldout_essenFolksong-china.tfrecord' in table
+  # Same corpus and seed: every file byte-identical.
+  _build(root, tmp_path / 'again', eval_ratio=0.25,
+         heldout_collection_names=['essenFolksong'])
+  files = sorted(p.name for p in out.iterdir())
+  assert files == sorted(p.name for p in (tmp_path / 'again').iterdir())
+  for name in files:
+    assert (out / name).read_bytes() == (tmp_path / 'again' /
+                                         name).read_bytes(), name
+  # Holding a collection out leaves the split of the others as it was.
+  _build(root, tmp_path / 'plain', eval_ratio=0.25)
+  for name in (dataset_runner.TRAINING_FILENAME,
+               dataset_runner.EVAL_FILENAME):
+    assert (out / name).read_bytes() == (tmp_path / 'plain' /
+                                         name).read_bytes()
+  assert not (tmp_path / 'plain' / corpus.HELDOUT_FILENAME).exists()
+
+
+def test_build_samples_heldout_collections_and_skips_empty_files(
+    tmp_path, monkeypatch):
+  monkeypatch.setitem(sys.modules, 'music21', None)
+  root = _write_essen(_write_fake_corpus(tmp_path / 'corpus'), 9)
+  stats = _build(root, tmp_path / 'out', eval_ratio=0.0,
+                 collection_names=['ryansMammoth', 'oneills1850'],
+                 heldout_collection_names=['essenFolksong', 'oneills1850'],
+                 max_heldout_tunes=3)
+  essen = stats.collections['essenFolksong']
+  assert (essen.tunes, essen.tunes_available, essen.heldout_melodies) == (
+      3, 9, 3)
+  # oneills1850 held out: the first of --collections taken out of training.
+  assert stats.collections['oneills1850'].role == 'heldout'
+  assert stats.collections['oneills1850'].heldout_melodies == 2
+  assert stats.collections['ryansMammoth'].training_melodies == 2
+  # No eval melody: no eval_<name> file, an empty eval file as before.
+  assert [p.name for p in (tmp_path / 'out').glob('eval_*.tfrecord')] == [
+      dataset_runner.EVAL_FILENAME]
+  manifest = json.loads(
+      (tmp_path / 'out' / corpus.MANIFEST_FILENAME).read_text())
+  assert manifest['collections']['ryansMammoth']['file'] is None
+  assert manifest['collections']['oneills1850']['file'] == (
+      'heldout_oneills1850.tfrecord')
+  assert manifest['settings']['max_heldout_tunes'] == 3
+  assert stats.heldout_melodies == 5
+  with pytest.raises(ValueError, match='max_heldout_tunes'):
+    _build(root, tmp_path / 'bad', max_heldout_tunes=-1)
+
+
+def test_build_writes_eval_files_of_subsets(tmp_path, monkeypatch):
+  monkeypatch.setitem(sys.modules, 'music21', None)
+  root = _write_essen(_write_fake_corpus(tmp_path / 'corpus'), 9)
+  (root / 'essenFolksong' / 'test0.abc').rename(
+      root / 'essenFolksong' / 'han1.abc')
+  _write_essen(tmp_path / 'more', 5)
+  (tmp_path / 'more' / 'essenFolksong' / 'test0.abc').rename(
+      root / 'essenFolksong' / 'erk10.abc')
+  out = tmp_path / 'out'
+  stats = _build(root, out, eval_ratio=0.5, include_essen=True,
+                 collection_names=['ryansMammoth'])
+  essen = stats.collections['essenFolksong']
+  assert essen.role == corpus_sources.ROLE_TRAINING and essen.eval_melodies
+  assert sum(essen.subset_melodies.values()) == essen.eval_melodies
+  subsets = [out / f'eval_essenFolksong-{s}.tfrecord'
+             for s, n in essen.subset_melodies.items() if n]
+  assert _melody_multiset(*subsets) == _melody_multiset(
+      out / 'eval_essenFolksong.tfrecord')
+  manifest = json.loads((out / corpus.MANIFEST_FILENAME).read_text())
+  assert not manifest['collections']['essenFolksong']['evaluation_only']
 
 
 def test_build_without_melodies_raises_with_stats(tmp_path):

@@ -22,6 +22,7 @@ import random
 import sys
 import time
 
+from note_rnn import corpus_sources
 from note_rnn import encoding
 from note_rnn import example_layouts
 from note_rnn import melody_pipeline
@@ -339,7 +340,8 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
                    seed=0, options=melody_pipeline.MelodyOptions(),
                    num_workers=None, progress_stream=sys.stderr,
                    run_task=_run_task, layout=example_layouts.DEFAULT,
-                   num_shards=1, runner='local', ray_address=None):
+                   num_shards=1, runner='local', ray_address=None,
+                   abc_parser=source_files.ABC_PARSER_AUTO):
   """Builds the Note RNN training and evaluation TFRecords.
 
   Every input file (or NoteSequence record) is a source; whole sources go to
@@ -369,6 +371,10 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
       of `num_workers` CPUs, or the cluster at `ray_address` /
       RAY_ADDRESS); both give the same files.
     ray_address: the Ray cluster of runner 'ray'.
+    abc_parser: what reads ABC files, one of `source_files.ABC_PARSERS`
+      ('auto': music21 if installed, else note_seq); resolved here, once,
+      and named on `progress_stream` and in the stats when ABC files are
+      read.
 
   Returns:
     `DatasetStats`.
@@ -376,7 +382,9 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
   Raises:
     outputs.OutputError: `output_dir` cannot be written (checked before any
       input is read).
-    InputError: `input_spec` names nothing usable.
+    InputError: `input_spec` names nothing usable, or `abc_parser` is
+      'music21' and music21 is not installed (Music21MissingError; checked
+      before any input is read).
     EmptyCorpusError: no input file, or no melody survived; nothing written.
     OSError: writing failed (e.g. the disk is full); nothing written.
   """
@@ -390,12 +398,24 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
   if runner not in RUNNERS:
     raise ValueError(f'runner must be one of {", ".join(RUNNERS)}; got '
                      f'{runner!r}')
+  resolved_abc_parser = source_files.resolve_abc_parser(abc_parser)
   outputs.check_output_dir(output_dir, '--output_dir')
-  sources = source_files.find_source_files(input_spec, exclude_dir=output_dir)
+  sources = source_files.find_source_files(input_spec, exclude_dir=output_dir,
+                                           abc_parser=resolved_abc_parser)
   stats = melody_pipeline.DatasetStats(files_found=len(sources))
   if not sources:
     kinds = '/'.join(sorted(source_files.EXTENSION_KINDS))
     raise EmptyCorpusError(f'no {kinds} file found at {input_spec}', stats)
+  if any(s.kind == source_files.KIND_ABC for s in sources):
+    stats.abc_parser = resolved_abc_parser
+    note = ''
+    if (abc_parser == source_files.ABC_PARSER_AUTO and
+        resolved_abc_parser == source_files.ABC_PARSER_NOTE_SEQ):
+      stats.abc_parser += ' (music21 is not installed)'
+      note = ('; tunes with rests, tuplets, chords or variant endings '
+              f'fail: {corpus_sources.INSTALL_HINT} reads them with music21')
+    if progress_stream is not None:
+      progress_stream.write(f'ABC parser: {stats.abc_parser}{note}\n')
 
   record_counts = {}
   for source in sources:
@@ -475,7 +495,8 @@ def _shards(melodies, num_shards):
 
 
 def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats,
-                  layout=example_layouts.DEFAULT, num_shards=1):
+                  layout=example_layouts.DEFAULT, num_shards=1,
+                  extra_files=None):
   """Splits melodies by source, shuffles and writes both TFRecords.
 
   The files are written together (`write_files_together`): a failed
@@ -495,6 +516,10 @@ def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats,
       (with shards, training_path and eval_path are the globs naming them).
     layout: record layout (`note_rnn.example_layouts`).
     num_shards: files per split.
+    extra_files: optional function of (training, evaluation), each split's
+      (source key, melody) pairs in the order written, returning more
+      (file name, function writing that file to the path it is given)
+      pairs; those files are written together with the splits'.
 
   Returns:
     `stats`.
@@ -503,10 +528,15 @@ def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats,
   training, evaluation = [], []
   for key in sorted(melodies_by_source):
     (evaluation if key in eval_keys else training).extend(
-        melodies_by_source[key])
+        (key, melody) for melody in melodies_by_source[key])
+  # The order depends on the lengths only, so it is that of the melodies
+  # alone.
   order_rng = random.Random(seed)
   order_rng.shuffle(training)
   order_rng.shuffle(evaluation)
+  extra_writers = list(extra_files(training, evaluation)) if extra_files else []
+  training = [melody for _, melody in training]
+  evaluation = [melody for _, melody in evaluation]
 
   # Imported here so that worker processes, which import this module, stay
   # free of TensorFlow.
@@ -524,6 +554,7 @@ def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats,
     paths.append(os.path.join(output_dir, pattern))
   writers.append((FAILED_FILES_FILENAME, lambda path: (
       write_failed_files(path, stats.failed_files))))
+  writers += extra_writers
   written = outputs.write_files_together(output_dir, writers)
   stats.training_melodies = sum(written[:num_shards])
   stats.eval_melodies = sum(written[num_shards:2 * num_shards])

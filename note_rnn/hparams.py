@@ -50,6 +50,12 @@ class NoteRNNHParams:
   # Training melodies are cut to this many sixteenth-note steps (the
   # original's TRAIN_SEQUENCE_LENGTH).
   max_sequence_length: int = 192
+  # Probability of keeping each output unit of each LSTM layer during
+  # supervised training (Magenta basic_rnn's
+  # `DropoutWrapper(output_keep_prob=...)`, 0.5 there); 1.0 = no dropout,
+  # the paper's Note RNN. Evaluation, generation and the RL Tuner never drop
+  # units.
+  dropout_keep_prob: float = 1.0
 
   def __post_init__(self):
     sizes = self.rnn_layer_sizes
@@ -74,6 +80,8 @@ class NoteRNNHParams:
            'a number in (0, 1]')
     _check('l2_reg', self.l2_reg, _is_number, lambda v: v >= 0,
            'a number >= 0')
+    _check('dropout_keep_prob', self.dropout_keep_prob, _is_number,
+           lambda v: 0 < v <= 1, 'a number in (0, 1]')
     _check('exponentially_decay_learning_rate',
            self.exponentially_decay_learning_rate,
            lambda v: isinstance(v, bool), lambda v: True, 'a bool')

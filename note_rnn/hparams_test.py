@@ -19,6 +19,9 @@ def test_defaults_are_the_original_default_hparams():
   assert (hp.clip_norm, hp.l2_reg) == (5.0, 2.5e-5)
   assert hp.skip_first_n_losses == 32
   assert hp.max_sequence_length == 192
+  # Not in the original: no dropout, as the paper's Note RNN.
+  assert hp.dropout_keep_prob == 1.0
+  assert hp.parse('dropout_keep_prob=0.5').dropout_keep_prob == 0.5
 
 
 def test_basic_rnn_hparams():
@@ -62,6 +65,8 @@ def test_parse_unknown_name_lists_valid_names():
     ('exponentially_decay_learning_rate=maybe',
      'exponentially_decay_learning_rate'),
     ('skip_first_n_losses=500', 'skip_first_n_losses'),
+    ('dropout_keep_prob=0', 'dropout_keep_prob'),
+    ('dropout_keep_prob=1.5', 'dropout_keep_prob'),
 ])
 def test_parse_bad_value_names_the_field(override, field):
   with pytest.raises(ValueError, match=field):

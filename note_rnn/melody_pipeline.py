@@ -140,6 +140,8 @@ class DatasetStats:
 
   Attributes:
     files_found: input files of a known extension.
+    abc_parser: the parser that read the ABC files ('' if none was read),
+      e.g. 'music21' (see `source_files.resolve_abc_parser`).
     files_read: files that yielded at least one NoteSequence.
     files_failed: reason -> files that yielded none.
     failed_files: sorted (source key, reason) of failed files.
@@ -160,6 +162,7 @@ class DatasetStats:
     failed_files_path: the list of every failed file, written with them.
   """
   files_found: int = 0
+  abc_parser: str = ''
   files_read: int = 0
   files_failed: collections.Counter = dataclasses.field(
       default_factory=collections.Counter)
@@ -205,6 +208,10 @@ class DatasetStats:
     lines = [
         'Melody dataset summary',
         f'  input files found:      {self.files_found}',
+    ]
+    if self.abc_parser:
+      lines.append(f'  ABC parser:             {self.abc_parser}')
+    lines += [
         f'  files read:             {self.files_read}',
         f'  files failed:           {sum(self.files_failed.values())}'
         f'{_counter_text(self.files_failed)}',

@@ -100,6 +100,11 @@ class NoteRNN(tf.Module):
         self._sequence,
         input_signature=[sequence_spec, state_spec,
                          tf.TensorSpec([None], tf.int32)])
+    self._dropout_sequence_fn = tf.function(
+        self._sequence,
+        input_signature=[sequence_spec, state_spec,
+                         tf.TensorSpec([None], tf.int32),
+                         tf.TensorSpec([2], tf.int64)])
 
   # --- Shape and variables -------------------------------------------------
 
@@ -194,7 +199,8 @@ class NoteRNN(tf.Module):
     """
     return self._step(inputs, state)
 
-  def sequence_logits(self, inputs, state=None, lengths=None):
+  def sequence_logits(self, inputs, state=None, lengths=None,
+                      dropout_seed=None):
     """Runs the network over whole sequences.
 
     Args:
@@ -203,6 +209,16 @@ class NoteRNN(tf.Module):
       lengths: optional int [B] real lengths of padded sequences. Steps at
         t >= length leave the state unchanged and output h = 0 (so their
         logits equal the dense bias), like TF1's `dynamic_rnn`.
+      dropout_seed: only for supervised training: int [2] seed of the
+        dropout masks. With it and `hparams.dropout_keep_prob` < 1, the
+        output of every LSTM layer (what goes to the next layer or to the
+        dense layer, not the layer's own recurrent state) keeps each unit
+        with probability `dropout_keep_prob` and scales it by its inverse,
+        a fresh mask per step, melody, unit and layer: Magenta basic_rnn's
+        `DropoutWrapper(cell, output_keep_prob=dropout_keep_prob)`. The
+        masks are a function of the seed (stateless), so training stays
+        deterministic and exactly resumable. None (evaluation, generation,
+        the RL Tuner): no dropout.
 
     Returns:
       (logits [B, T, 38], final state [B, state_size]); logits[:, t] is the
@@ -213,6 +229,12 @@ class NoteRNN(tf.Module):
     if state is None:
       state = self.zero_state(tf.shape(inputs)[0])
     state = _float32(state)
+    if dropout_seed is not None and self._hparams.dropout_keep_prob < 1.0:
+      if lengths is None:
+        lengths = tf.fill([tf.shape(inputs)[0]], tf.shape(inputs)[1])
+      return self._dropout_sequence_fn(inputs, state,
+                                       tf.cast(lengths, tf.int32),
+                                       tf.cast(dropout_seed, tf.int64))
     if lengths is None:
       return self._sequence_fn(inputs, state)
     return self._masked_sequence_fn(inputs, state,
@@ -227,14 +249,15 @@ class NoteRNN(tf.Module):
       x = h
     return self._logits(x), tf.concat(new_state, axis=-1)
 
-  def _sequence(self, inputs, state, lengths):
+  def _sequence(self, inputs, state, lengths, dropout_seed=None):
     batch, time = tf.shape(inputs)[0], tf.shape(inputs)[1]
     mask = None
     if lengths is not None:
       # [T, B, 1]: whether step t is a real step of melody b.
       mask = tf.transpose(tf.sequence_mask(lengths, time))[:, :, None]
     x, final_state = inputs, []
-    for cell, (c, h) in zip(self._cells, self.split_state(state)):
+    for index, (cell, (c, h)) in enumerate(
+        zip(self._cells, self.split_state(state))):
       units = cell.units
       # Input projections of all steps in one matmul: [T, B, 4u].
       flat = tf.reshape(x, [-1, x.shape[-1]])
@@ -245,6 +268,12 @@ class NoteRNN(tf.Module):
                                  mask)
       final_state += [c, h]
       x = tf.transpose(outputs, [1, 0, 2])
+      if dropout_seed is not None:
+        # Output dropout only: the recurrence above used the undropped h.
+        x = tf.nn.experimental.stateless_dropout(
+            x, rate=1.0 - self._hparams.dropout_keep_prob,
+            seed=tf.random.experimental.stateless_fold_in(dropout_seed,
+                                                          index))
     logits = self._logits(tf.reshape(x, [-1, x.shape[-1]]))
     logits = tf.reshape(logits, [batch, time, encoding.NUM_CLASSES])
     return logits, tf.concat(final_state, axis=-1)

@@ -155,6 +155,86 @@ def test_gradients_reach_every_variable():
   assert all(g is not None and np.any(g.numpy()) for g in grads)
 
 
+def _dropout_model(layer_sizes, keep, seed=0):
+  hp = hparams_lib.default_hparams().replace(rnn_layer_sizes=layer_sizes,
+                                             dropout_keep_prob=keep)
+  return NoteRNN(hp, seed=seed)
+
+
+def test_output_dropout_scales_kept_units_and_spares_the_state():
+  # One layer of 38 units with an identity dense layer: the logits are the
+  # layer's outputs, so each is either dropped (0) or scaled by 1 / keep.
+  model = _dropout_model((NUM_CLASSES,), keep=0.5, seed=4)
+  weights = model.get_weights()
+  weights[-2] = np.eye(NUM_CLASSES, dtype=np.float32)
+  weights[-1] = np.zeros(NUM_CLASSES, np.float32)
+  model.set_weights(weights)
+  rng = np.random.default_rng(2)
+  inputs = _onehot(rng.integers(0, NUM_CLASSES, (6, 20)))
+  plain, plain_state = model.sequence_logits(inputs)
+  seed = tf.constant([7, 0], tf.int64)
+  dropped, dropped_state = model.sequence_logits(inputs, dropout_seed=seed)
+  plain, dropped = plain.numpy(), dropped.numpy()
+  kept = dropped != 0
+  np.testing.assert_allclose(dropped[kept], 2.0 * plain[kept], rtol=1e-6)
+  assert 0.4 < 1.0 - kept.mean() < 0.6  # About half the units dropped.
+  # The recurrence uses the undropped outputs: same final state.
+  np.testing.assert_array_equal(dropped_state.numpy(), plain_state.numpy())
+  # The masks are a function of the seed; another seed, other masks.
+  again, _ = model.sequence_logits(inputs, dropout_seed=seed)
+  np.testing.assert_array_equal(again.numpy(), dropped)
+  other, _ = model.sequence_logits(inputs, dropout_seed=[7, 1])
+  assert not np.array_equal(other.numpy(), dropped)
+  # With lengths: padded steps stay as without dropout.
+  masked, _ = model.sequence_logits(inputs, lengths=[20, 3, 0, 5, 20, 1],
+                                    dropout_seed=seed)
+  np.testing.assert_array_equal(masked.numpy()[1, 3:], 0.0)
+
+
+def test_dropout_is_for_training_only():
+  two = _dropout_model((12, 10), keep=0.5, seed=1)
+  reference = _model((12, 10), seed=1)
+  reference.copy_weights_from(two)
+  inputs = _onehot([[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]])
+  # Without a seed (evaluation, generation): the network without dropout.
+  for _ in range(2):
+    logits, state = two.sequence_logits(inputs, lengths=[6, 4])
+    want_logits, want_state = reference.sequence_logits(inputs,
+                                                        lengths=[6, 4])
+    np.testing.assert_array_equal(logits.numpy(), want_logits.numpy())
+    np.testing.assert_array_equal(state.numpy(), want_state.numpy())
+    step_logits, step_state = two.step(inputs[:, 0], two.zero_state(2))
+    want_logits, want_state = reference.step(inputs[:, 0],
+                                             reference.zero_state(2))
+    np.testing.assert_array_equal(step_logits.numpy(), want_logits.numpy())
+    np.testing.assert_array_equal(step_state.numpy(), want_state.numpy())
+  # With a seed: the first layer's state is untouched, the second layer
+  # reads the first one's dropped outputs.
+  _, dropped_state = two.sequence_logits(inputs, lengths=[6, 4],
+                                         dropout_seed=[3, 5])
+  _, plain_state = two.sequence_logits(inputs, lengths=[6, 4])
+  np.testing.assert_array_equal(dropped_state.numpy()[:, :24],
+                                plain_state.numpy()[:, :24])
+  assert not np.array_equal(dropped_state.numpy()[:, 24:],
+                            plain_state.numpy()[:, 24:])
+  # Keep 1.0 ignores the seed.
+  logits, _ = reference.sequence_logits(inputs, dropout_seed=[3, 5])
+  np.testing.assert_array_equal(logits.numpy(),
+                                reference.sequence_logits(inputs)[0].numpy())
+
+
+def test_dropout_keep_prob_round_trips_through_a_save(tmp_path):
+  model = _dropout_model((8,), keep=0.5)
+  model.save(str(tmp_path / 'm'))
+  assert NoteRNN.load(str(tmp_path / 'm')).hparams.dropout_keep_prob == 0.5
+  # A save from before the hparam existed loads with keep 1.0.
+  config_path = tmp_path / 'm' / checkpoint_import.SAVE_CONFIG_NAME
+  config = json.loads(config_path.read_text())
+  del config['hparams']['dropout_keep_prob']
+  config_path.write_text(json.dumps(config))
+  assert NoteRNN.load(str(tmp_path / 'm')).hparams.dropout_keep_prob == 1.0
+
+
 def test_copy_weights_and_clone_are_independent():
   source, target = _model(seed=1), _model(seed=2)
   target.copy_weights_from(source)

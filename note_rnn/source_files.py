@@ -4,22 +4,32 @@
 `process_file` and `process_records` (run in worker processes) read them
 into NoteSequences and encode them with `note_rnn.melody_pipeline`. Bad
 input fails only itself: inputs are bounded before they are expanded
-(`MAX_INPUT_BYTES`, `midi_bound_reason`, and the NoteSequence bounds of
-`melody_pipeline`), and ABC bytes are decoded as ABC tools do
-(`decode_abc`).
+(`MAX_INPUT_BYTES`, `midi_bound_reason`, `abc_text.abc_tune_bound_reason`
+and the NoteSequence bounds of `melody_pipeline`).
+
+ABC files are decoded and split into tunes by `note_rnn.abc_text` and
+parsed one tune at a time by the corpus builder's parser
+(`note_rnn.corpus.parse_tune`): music21 when it is installed (the `corpus`
+extra), else note_seq's ABC parser (`resolve_abc_parser`). A tune that
+fails is counted under its parser's error (`reason_line`); the file's other
+tunes are kept.
 """
 
-import codecs
+import collections
 import dataclasses
 import glob
 import os
 import re
 import warnings
 
+from note_rnn import abc_text
+from note_rnn import corpus_sources
 from note_rnn import encoding
 from note_rnn import melody_pipeline
-# note_seq is imported by the functions that use it: --help of the dataset
-# tools, which import this module, need not load it.
+# note_seq and music21 are imported by the functions that use them: --help
+# of the dataset tools, which import this module, need not load them.
+# note_rnn.corpus (the ABC parsers) imports this module through
+# dataset_runner, so it too is imported where it is used.
 
 # Input kinds, chosen by file extension (compared in lower case).
 KIND_MIDI = 'midi'
@@ -32,9 +42,20 @@ EXTENSION_KINDS = {
     '.tfrecord': KIND_NOTE_SEQUENCES,
 }
 
+# ABC parsers (note_rnn.corpus's parser names): music21 (the `corpus` extra)
+# reads rests, tuplets, chords and variant endings, which note_seq's ABC
+# parser rejects, and ties and repeats, which it ignores; 'auto' is music21
+# if it is installed, else note_seq.
+ABC_PARSER_AUTO = 'auto'
+ABC_PARSER_MUSIC21 = 'music21'
+ABC_PARSER_NOTE_SEQ = 'note_seq'
+ABC_PARSERS = (ABC_PARSER_AUTO, ABC_PARSER_MUSIC21, ABC_PARSER_NOTE_SEQ)
+
 # Why a whole file yielded no NoteSequence.
 FILE_UNREADABLE_MIDI = 'unreadable_midi'
 FILE_UNREADABLE_ABC = 'unreadable_abc'
+# Followed by ': ' and the most common parse error of its tunes
+# (`reason_line`), e.g. 'abc_parse_error: note_seq:InvalidCharacterError'.
 FILE_ABC_ALL_TUNES_FAILED = 'abc_parse_error'
 FILE_UNREADABLE_TFRECORD = 'unreadable_tfrecord'
 FILE_NO_NOTES = 'no_notes'
@@ -52,27 +73,75 @@ MAX_INPUT_BYTES = {
 }
 # MIDI events (of any kind) read from one file.
 MAX_MIDI_EVENTS = 1 << 20
+# Longest failure reason (`reason_line`), in characters.
+MAX_REASON_CHARS = 80
 
 
 class InputError(ValueError):
   """The input names nothing usable: no such path, or an unknown file type."""
 
 
+class Music21MissingError(InputError):
+  """music21 was asked for (--abc_parser=music21) and is not installed."""
+
+
+def music21_installed():
+  """Whether music21 imports (`corpus_sources.import_music21`)."""
+  try:
+    corpus_sources.import_music21()
+  except corpus_sources.Music21NotInstalledError:
+    return False
+  return True
+
+
+def resolve_abc_parser(abc_parser=ABC_PARSER_AUTO):
+  """The parser that reads ABC for a requested one of `ABC_PARSERS`.
+
+  Args:
+    abc_parser: 'auto' (music21 if installed, else note_seq), 'music21' or
+      'note_seq'.
+
+  Returns:
+    ABC_PARSER_MUSIC21 or ABC_PARSER_NOTE_SEQ.
+
+  Raises:
+    Music21MissingError: 'music21' was asked for and is not installed (the
+      message names the flag and the install command).
+    ValueError: not one of `ABC_PARSERS`.
+  """
+  if abc_parser not in ABC_PARSERS:
+    raise ValueError(f'abc_parser must be one of {", ".join(ABC_PARSERS)}; '
+                     f'got {abc_parser!r}')
+  if abc_parser == ABC_PARSER_NOTE_SEQ:
+    return abc_parser
+  if music21_installed():
+    return ABC_PARSER_MUSIC21
+  if abc_parser == ABC_PARSER_MUSIC21:
+    raise Music21MissingError(
+        '--abc_parser=music21 needs music21 (an optional extra), which is '
+        f'not installed: {corpus_sources.INSTALL_HINT}')
+  return ABC_PARSER_NOTE_SEQ
+
+
 @dataclasses.dataclass(frozen=True)
 class SourceFile:
-  """One input file: absolute `path`, stable `key` (relative name), `kind`."""
+  """One input file: absolute `path`, stable `key` (relative name), `kind`,
+  and the `abc_parser` (one of `ABC_PARSERS`) that reads an ABC file."""
   path: str
   key: str
   kind: str
+  abc_parser: str = ABC_PARSER_AUTO
 
 
-def find_source_files(input_spec, exclude_dir=None):
+def find_source_files(input_spec, exclude_dir=None,
+                      abc_parser=ABC_PARSER_AUTO):
   """Lists the input files named by a folder, a file or a glob pattern.
 
   Args:
     input_spec: folder (searched recursively), single file, or glob pattern
       (`**` recurses) of .mid/.midi/.abc/.tfrecord files.
     exclude_dir: folder whose files are never inputs (the output folder).
+    abc_parser: the `SourceFile.abc_parser` of ABC files.
 
   Returns:
     `SourceFile`s sorted by key. Keys are paths relative to the folder (or
@@ -96,7 +165,7 @@ def find_source_files(input_spec, exclude_dir=None):
           f'--input={input_spec}: unknown file type; expected one of '
           f'{", ".join(sorted(EXTENSION_KINDS))}')
     path = os.path.abspath(input_spec)
-    return [SourceFile(path, os.path.basename(path), kind)]
+    return [SourceFile(path, os.path.basename(path), kind, abc_parser)]
 
   if os.path.isdir(input_spec):
     root = os.path.abspath(input_spec)
@@ -120,7 +189,7 @@ def find_source_files(input_spec, exclude_dir=None):
     if kind is None or (exclude and path.startswith(exclude)):
       continue
     key = os.path.relpath(path, root).replace(os.sep, '/')
-    sources.append(SourceFile(path, key, kind))
+    sources.append(SourceFile(path, key, kind, abc_parser))
   return sorted(sources, key=lambda s: s.key)
 
 
@@ -249,60 +318,88 @@ def _read_midi(data):
     return None, FILE_UNREADABLE_MIDI
 
 
-# A charset declaration (ABC 2.1 `I:abc-charset`, or abcm2ps' `%abc-charset`).
-_ABC_CHARSET = re.compile(rb'^[ \t]*(?:%|I:)[ \t]*abc-charset[ \t]+([\w.:-]+)',
-                          re.MULTILINE)
-_BOMS = (
-    (codecs.BOM_UTF32_LE, 'utf-32'),
-    (codecs.BOM_UTF32_BE, 'utf-32'),
-    (codecs.BOM_UTF8, 'utf-8-sig'),
-    (codecs.BOM_UTF16_LE, 'utf-16'),
-    (codecs.BOM_UTF16_BE, 'utf-16'),
-)
+# Paths and free-standing numbers in failure reasons (`reason_line`).
+_PATH = re.compile(r'[^\s\'"]*[/\\][^\s\'"]*[/\\][^\s\'"]*')
+_NUMBER = re.compile(r'\b\d+(?:\.\d+)?\b')
 
 
-def decode_abc(data):
-  """Decodes ABC file bytes as ABC tools do; never fails.
+def reason_line(text):
+  """A failure reason as one short line that many inputs can share.
 
-  A byte-order mark wins (UTF-8, UTF-16, UTF-32); then a charset line
-  (`%abc-charset NAME` or `I:abc-charset NAME`, e.g. iso-8859-1, utf-8);
-  then UTF-8; then, for legacy 8-bit files, Windows-1252 (latin-1 with
-  typographic quotes in 0x80-0x9f), and latin-1, which reads any byte. A
-  file without a mark whose every other byte is NUL is read as UTF-16. Line
-  ends are normalized to '\n'.
+  Whitespace runs become one space, paths '<path>' and free-standing
+  numbers 'N' (so that counts of one error aggregate), and text over
+  MAX_REASON_CHARS is cut, ending in '...'.
+
+  Args:
+    text: an error's name or message.
+
+  Returns:
+    The reason.
+  """
+  text = ' '.join(str(text).split())
+  text = _NUMBER.sub('N', _PATH.sub('<path>', text))
+  if len(text) > MAX_REASON_CHARS:
+    text = text[:MAX_REASON_CHARS - 3] + '...'
+  return text
+
+
+def _read_abc(data, source, options, stats):
+  """The NoteSequences of an ABC file's tunes, parsed one tune at a time.
+
+  Tunes over `abc_text.abc_tune_bound_reason` (music21 only) and tunes
+  without notes are counted in stats.sequences and sequences_skipped, tunes
+  the parser rejects in sequences_skipped as
+  'abc_tune_parse_error: <parser>:<error>' (`reason_line`).
 
   Args:
     data: file contents.
+    source: `SourceFile`.
+    options: `MelodyOptions`.
+    stats: `DatasetStats` of the file, updated.
 
   Returns:
-    (text, encoding name).
+    (sequences, None), or ([], why the file gives none).
   """
-  candidates = []
-  for bom, name in _BOMS:
-    if data.startswith(bom):
-      candidates.append(name)
-      break
-  else:
-    if len(data) >= 2 and len(data) % 2 == 0 and b'\0' in data[:64]:
-      if not any(data[1:64:2]):
-        candidates.append('utf-16-le')
-      elif not any(data[0:64:2]):
-        candidates.append('utf-16-be')
-    declared = _ABC_CHARSET.search(data)
-    if declared:
-      try:
-        candidates.append(
-            codecs.lookup(declared.group(1).decode('ascii')).name)
-      except LookupError:
-        pass
-  candidates += ['utf-8', 'cp1252', 'latin-1']
-  for name in candidates:
+  from note_rnn import corpus  # pylint: disable=g-import-not-at-top
+  parser = resolve_abc_parser(source.abc_parser)
+  sequences = []
+  errors = collections.Counter()
+  too_big = []
+  tunes = abc_text.abc_tunes(abc_text.decode_abc(data)[0])
+  for position, (number, abc) in enumerate(tunes, 1):
+    if parser == ABC_PARSER_MUSIC21:
+      reason = abc_text.abc_tune_bound_reason(abc, options.steps_per_quarter)
+      if reason:
+        stats.sequences += 1
+        stats.sequences_skipped[reason] += 1
+        too_big.append(reason)
+        continue
+    tune = corpus_sources.Tune('', f'{source.key}#{position:04d}',
+                               source.path, corpus_sources.KIND_ABC, abc,
+                               number)
     try:
-      text = data.decode(name)
-    except UnicodeDecodeError:
+      sequence, outcome = corpus.parse_tune(tune, parser)
+    except Exception as e:  # pylint: disable=broad-except
+      # A parser's own failure on odd input (beyond the parse errors
+      # parse_tune reports) fails the tune alone.
+      errors[reason_line(f'{parser}:{type(e).__name__}')] += 1
       continue
-    return text.replace('\r\n', '\n').replace('\r', '\n'), name
-  raise AssertionError('latin-1 decodes any bytes')
+    if sequence is not None:
+      sequences.append(sequence)
+    elif outcome.failure.partition(':')[2] in (corpus.REASON_NO_NOTES,
+                                               corpus.REASON_NO_PART):
+      stats.sequences += 1
+      stats.sequences_skipped[melody_pipeline.SEQUENCE_NO_NOTES] += 1
+    else:
+      errors[reason_line(outcome.failure)] += 1
+  for error, count in errors.items():
+    stats.sequences_skipped[
+        f'{melody_pipeline.SEQUENCE_ABC_TUNE_PARSE_ERROR}: {error}'] += count
+  if sequences:
+    return sequences, None
+  if errors:
+    return [], f'{FILE_ABC_ALL_TUNES_FAILED}: {errors.most_common(1)[0][0]}'
+  return [], too_big[0] if too_big else FILE_NO_NOTES
 
 
 def _file_size(path):
@@ -315,16 +412,18 @@ def _file_size(path):
 def process_file(source, options=melody_pipeline.MelodyOptions()):
   """Reads one MIDI or ABC file and encodes its melodies; never raises.
 
+  ABC files are read with `source.abc_parser`, one tune at a time.
+
   Args:
     source: `SourceFile` of kind midi or abc.
     options: `MelodyOptions`.
 
   Returns:
     `TaskResult`; a file that cannot be read, is over the input bounds
-    (`MAX_INPUT_BYTES`, `midi_bound_reason`, `input_bound_reason`) or has
-    no notes is counted in `stats.files_failed` with its reason.
+    (`MAX_INPUT_BYTES`, `midi_bound_reason`, `abc_tune_bound_reason`,
+    `input_bound_reason`), has no notes or no tune that parses is counted
+    in `stats.files_failed` with its reason.
   """
-  from note_seq import abc_parser  # pylint: disable=g-import-not-at-top
   stats = melody_pipeline.DatasetStats()
   sequences = []
   if source.kind not in (KIND_MIDI, KIND_ABC):
@@ -351,18 +450,10 @@ def process_file(source, options=melody_pipeline.MelodyOptions()):
         return TaskResult([], stats)
       sequences = [sequence]
     else:
-      try:
-        tunes, errors = abc_parser.parse_abc_tunebook(decode_abc(data)[0])
-      except Exception:  # pylint: disable=broad-except
-        stats.fail_file(source.key, FILE_UNREADABLE_ABC)
+      sequences, reason = _read_abc(data, source, options, stats)
+      if reason:
+        stats.fail_file(source.key, reason)
         return TaskResult([], stats)
-      if errors:
-        stats.sequences_skipped[
-            melody_pipeline.SEQUENCE_ABC_TUNE_PARSE_ERROR] += len(errors)
-      if not tunes and errors:
-        stats.fail_file(source.key, FILE_ABC_ALL_TUNES_FAILED)
-        return TaskResult([], stats)
-      sequences = list(tunes.values())
   del data  # Not needed while the melodies are extracted.
 
   if not any(s.notes for s in sequences):

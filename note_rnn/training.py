@@ -308,7 +308,7 @@ class _Run:
     self.num_training_steps = num_training_steps
     keras.utils.set_random_seed(state.seed)
     self.optimizer = make_optimizer(hp, state.optimizer)
-    self.train_step = make_train_step(model, self.optimizer)
+    self.train_step = make_train_step(model, self.optimizer, state.seed)
     # Resumed from checkpoint.previous: checkpoint/ is damaged, and the
     # next checkpoint replaces it rather than the one resumed from.
     self.discard_latest = bool(checkpoint) and (

@@ -152,7 +152,7 @@ def _batch_signature():
   )
 
 
-def make_train_step(model, optimizer):
+def make_train_step(model, optimizer, seed=0):
   """Compiles one training step of `model` with `optimizer`.
 
   The returned function takes a batch (inputs float32 [B, T, 38], labels
@@ -161,20 +161,33 @@ def make_train_step(model, optimizer):
   cross_entropy_sum and correct_sum over the counted steps, num_counted
   (their number), loss (mean cross-entropy), l2_penalty (l2_reg times the
   penalty), total_loss (the optimized loss) and grad_norm (before clipping).
+  With `hparams.dropout_keep_prob` < 1 the forward pass drops LSTM outputs
+  (`NoteRNN.sequence_logits`), with masks seeded by (`seed`, the
+  optimizer's step count), so a resumed run draws the masks an
+  uninterrupted one would; the figures returned are then those of the
+  dropped-out network. With 1.0 the step is the one without dropout.
 
   Args:
-    model: NoteRNN (its hparams give skip_first_n_losses, l2_reg, clip_norm).
+    model: NoteRNN (its hparams give skip_first_n_losses, l2_reg, clip_norm,
+      dropout_keep_prob).
     optimizer: Keras optimizer; built here on the model's variables.
+    seed: int seed of the dropout masks (the run's seed).
   """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   hparams = model.hparams
   variables = list(model.trainable_variables)
   optimizer.build(variables)
+  use_dropout = hparams.dropout_keep_prob < 1.0
 
   @tf.function(input_signature=_batch_signature())
   def train_step(inputs, labels, lengths):
+    dropout_seed = None
+    if use_dropout:
+      dropout_seed = tf.stack([tf.constant(int(seed), tf.int64),
+                               tf.cast(optimizer.iterations, tf.int64)])
     with tf.GradientTape() as tape:
-      logits, _ = model.sequence_logits(inputs, lengths=lengths)
+      logits, _ = model.sequence_logits(inputs, lengths=lengths,
+                                        dropout_seed=dropout_seed)
       cross_entropy, correct = step_losses(logits, labels)
       weights = loss_weights(lengths, tf.shape(labels)[1],
                              hparams.skip_first_n_losses)

@@ -156,6 +156,75 @@ def test_one_step_equals_clipped_adagrad_by_hand(synthetic_files):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
 
+def _eval_mode_loss(model, batch, skip):
+  """Mean cross-entropy of the counted steps, as evaluation computes it."""
+  logits, _ = model.sequence_logits(batch[0], lengths=batch[2])
+  cross_entropy, _ = training.step_losses(logits, batch[1])
+  weights = training.loss_weights(batch[2], tf.shape(batch[1])[1], skip)
+  return float(tf.reduce_sum(cross_entropy * weights) /
+               tf.reduce_sum(weights))
+
+
+def test_dropout_changes_training_steps_not_evaluation(synthetic_files):
+  batch = next(iter(sio.make_training_dataset(
+      synthetic_files[0], 8, 64, shuffle=False, repeat=False)))
+
+  def first_step(keep, seed=0):
+    model = _tiny_model(seed=3, dropout_keep_prob=keep)
+    eval_loss = _eval_mode_loss(model, batch, 4)
+    step = training.make_train_step(
+        model, training.make_optimizer(model.hparams), seed=seed)
+    result = {k: float(v) for k, v in step(*batch).items()}
+    return model, eval_loss, result
+
+  plain, plain_eval, plain_step = first_step(1.0)
+  dropped, dropped_eval, dropped_step = first_step(0.5)
+  # Keep 1.0: the training forward pass is the evaluation one.
+  assert plain_step['loss'] == pytest.approx(plain_eval, rel=1e-6)
+  # Keep 0.5: same weights, same evaluation loss, another training loss.
+  assert dropped_eval == plain_eval
+  assert abs(dropped_step['loss'] - dropped_eval) > 1e-3
+  assert not _weights_equal(dropped.get_weights(), plain.get_weights())
+  # Seeded masks: the same step again gives the same numbers and weights;
+  # another seed other ones.
+  again, _, again_step = first_step(0.5)
+  assert again_step == dropped_step
+  assert _weights_equal(again.get_weights(), dropped.get_weights())
+  _, _, other_step = first_step(0.5, seed=1)
+  assert other_step['loss'] != dropped_step['loss']
+  # Evaluation and generation stay deterministic after training.
+  first = training.evaluate(dropped, synthetic_files[1])
+  assert training.evaluate(dropped, synthetic_files[1]) == first
+  inputs = batch[0][:, 0]
+  logits, state = dropped.step(inputs, dropped.zero_state(8))
+  logits_again, state_again = dropped.step(inputs, dropped.zero_state(8))
+  np.testing.assert_array_equal(logits.numpy(), logits_again.numpy())
+  np.testing.assert_array_equal(state.numpy(), state_again.numpy())
+
+
+def test_resume_with_dropout_is_exact(synthetic_files, tmp_path):
+  hparams = TINY + ',dropout_keep_prob=0.5'
+  straight = _train(synthetic_files, tmp_path / 'straight', 12,
+                    hparams=hparams)
+  _train(synthetic_files, tmp_path / 'resumed', 5, hparams=hparams)
+  resumed = _train(synthetic_files, tmp_path / 'resumed', 12,
+                   hparams=hparams)
+  assert resumed['hparams']['dropout_keep_prob'] == 0.5
+  _train(synthetic_files, tmp_path / 'no_dropout', 12)
+
+  def weights(name):
+    return model_lib.NoteRNN.load(
+        str(tmp_path / name / training.CHECKPOINT_DIR)).get_weights()
+
+  assert _weights_equal(weights('straight'), weights('resumed'))
+  assert resumed['train'] == straight['train']
+  assert not _weights_equal(weights('straight'), weights('no_dropout'))
+  # The hparam is kept on resume and cannot change.
+  with pytest.raises(training.TrainingError, match='dropout_keep_prob=0.5'):
+    _train(synthetic_files, tmp_path / 'resumed', 14,
+           hparams='dropout_keep_prob=1.0')
+
+
 def test_learning_rate_decays_in_steps():
   schedule = training.learning_rate_schedule(hparams_lib.default_hparams())
   rates = [float(schedule(step)) for step in (0, 999, 1000, 2500)]
