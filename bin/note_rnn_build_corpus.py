@@ -43,14 +43,15 @@ from note_rnn import corpus  # pylint: disable=g-import-not-at-top
 from note_rnn import corpus_sources  # pylint: disable=g-import-not-at-top
 from note_rnn import dataset_runner  # pylint: disable=g-import-not-at-top
 from note_rnn import outputs  # pylint: disable=g-import-not-at-top
+from note_rnn import tune_parsing  # pylint: disable=g-import-not-at-top
 
 TOOL = 'note_rnn_build_corpus'
 # Exit status for unusable flags, a missing music21 or no melody.
 EXIT_USAGE = script_setup.EXIT_USAGE
 # Errors whose message is the user's answer (one line, exit 2); OutputError
 # and Music21NotInstalledError are among them.
-USAGE_ERRORS = (ValueError, FileNotFoundError, corpus_sources.Music21NotInstalledError,
-                outputs.OutputError)
+USAGE_ERRORS = (ValueError, FileNotFoundError,
+                corpus_sources.Music21NotInstalledError, outputs.OutputError)
 
 # The importable entry point, re-exported for callers of this script.
 build_corpus_dataset = corpus.build_corpus_dataset
@@ -83,7 +84,7 @@ flags.DEFINE_boolean(
     'non-commercial use only: do not ship a model trained on it in a '
     'commercial product.')
 flags.DEFINE_enum(
-    'parser', corpus.PARSER_AUTO, list(corpus.PARSERS),
+    'parser', tune_parsing.PARSER_AUTO, list(tune_parsing.PARSERS),
     'ABC parser: music21 (reads ties, tuplets, chords, variant endings, '
     'pickups), note_seq (Magenta\'s; rejects many tunes), or auto (runs '
     'both, uses music21\'s result and note_seq\'s where music21 fails).')

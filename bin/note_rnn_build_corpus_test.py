@@ -23,6 +23,7 @@ from note_rnn import corpus_sources
 from note_rnn import dataset_runner
 from note_rnn import outputs
 from note_rnn import sequence_example_io
+from note_rnn import tune_parsing
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_build_corpus.py'
 REPO_ROOT = SCRIPT.parent.parent
@@ -179,7 +180,7 @@ def test_script_output_does_not_depend_on_worker_count(fake_corpus,
   reference = corpus.build_corpus_dataset(
       str(tmp_path / 'one'), corpus_dir=str(fake_corpus),
       collection_names=['oneills1850', 'ryansMammoth'],
-      parser=corpus.PARSER_NOTE_SEQ, num_workers=1, eval_ratio=0.2,
+      parser=tune_parsing.PARSER_NOTE_SEQ, num_workers=1, eval_ratio=0.2,
       progress_stream=io.StringIO())
   assert reference.dataset.melodies_kept == 6
   result = _run_script(*_fake_argv(fake_corpus, tmp_path / 'two',

@@ -23,6 +23,7 @@ from note_rnn import encoding
 from note_rnn import melody_pipeline as mp
 from note_rnn import note_events
 from note_rnn import sequence_example_io as sio
+from note_rnn import tune_parsing
 
 # An 8-bar C major tune (quavers) note_seq's ABC parser reads; 5+ pitch
 # classes, so the default melody options keep it.
@@ -103,8 +104,11 @@ def test_split_abc_tunebook_header_tunes_and_free_text():
   header, tunes = corpus_sources.split_abc_tunebook(text)
   assert header == '% comment\nM:6/8'
   assert tunes == [(7, 'X: 7\nT:A\nK:D\nabc|'), (8, 'X:8\nT:B\nK:G\ndef|')]
-  assert corpus_sources.split_abc_tunebook('no tunes here\n') == ('no tunes here', [])
-  assert corpus_sources.split_abc_tunebook('X:\nK:C\nC|')[1] == [(-1, 'X:\nK:C\nC|')]
+  assert corpus_sources.split_abc_tunebook('no tunes here\n') == (
+      'no tunes here', [])
+  assert corpus_sources.split_abc_tunebook('X:\nK:C\nC|')[1] == [
+      (-1, 'X:\nK:C\nC|')
+  ]
 
 
 def test_abc_file_header_keeps_fields_and_directives_only():
@@ -118,7 +122,8 @@ def test_abc_first_voice_from_voice_lines_and_inline_fields():
   assert corpus_sources.abc_first_voice(tune) == (
       'X:1\nT:Duet\nK:D\n abc|def|\nABC|')
   # Body text before any voice field belongs to the first voice.
-  assert corpus_sources.abc_first_voice('X:1\nK:C\nCDE|\nV:2\nGAB|') == 'X:1\nK:C\nCDE|'
+  assert corpus_sources.abc_first_voice(
+      'X:1\nK:C\nCDE|\nV:2\nGAB|') == 'X:1\nK:C\nCDE|'
   # Fields and comments before the first voice field are not music;
   # body fields follow the voice they are written in.
   assert corpus_sources.abc_first_voice(
@@ -165,7 +170,8 @@ def test_events_to_note_sequence_times_signatures_and_pickup():
   seconds = 60.0 / 120.0
   assert [(n.pitch, n.start_time, n.end_time) for n in sequence.notes] == [
       (67, 2 * seconds, 3 * seconds), (72, 3 * seconds, 5 * seconds)]
-  assert [n.velocity for n in sequence.notes] == [note_events.DEFAULT_VELOCITY] * 2
+  assert [n.velocity for n in sequence.notes
+         ] == [note_events.DEFAULT_VELOCITY] * 2
   assert [(t.time, t.qpm) for t in sequence.tempos] == [(0.0, 120.0)]
   # Repeated signatures are dropped; those at offset 0 stay at time 0.
   assert [(t.time, t.numerator, t.denominator)
@@ -238,15 +244,16 @@ def test_events_to_note_sequence_feeds_the_melody_pipeline():
 
 
 def test_resolve_collections_guards_essen():
-  assert corpus_sources.resolve_collections(['bach', 'oneills1850', 'bach']) == (
-      'bach', 'oneills1850')
+  assert corpus_sources.resolve_collections(['bach', 'oneills1850',
+                                             'bach']) == ('bach', 'oneills1850')
   with pytest.raises(ValueError, match='unknown collection.*nope'):
     corpus_sources.resolve_collections(['nope'])
   with pytest.raises(ValueError, match='non-commercial.*--include_essen'):
     corpus_sources.resolve_collections(['essenFolksong'])
   assert corpus_sources.resolve_collections(['bach'], include_essen=True) == (
       'bach', 'essenFolksong')
-  assert set(corpus_sources.DEFAULT_COLLECTIONS) <= set(corpus_sources.COLLECTIONS)
+  assert set(corpus_sources.DEFAULT_COLLECTIONS) <= set(
+      corpus_sources.COLLECTIONS)
   assert corpus_sources.ESSEN not in corpus_sources.DEFAULT_COLLECTIONS
   assert all(not corpus_sources.COLLECTIONS[n].non_commercial
              for n in corpus_sources.DEFAULT_COLLECTIONS)
@@ -345,28 +352,29 @@ def test_parse_with_note_seq_reports_reasons(tmp_path):
   root = _write_fake_corpus(tmp_path / 'corpus')
   tunes, _ = corpus_sources.discover_tunes(root, ['oneills1850', 'bach'])
   by_key = {t.key: t for t in tunes}
-  sequence, reason = corpus.parse_with_note_seq(
+  sequence, reason = tune_parsing.parse_with_note_seq(
       by_key['oneills1850/0001-0002.abc#0001'])
   assert reason == '' and len(sequence.notes) == 50
-  assert corpus.parse_with_note_seq(
+  assert tune_parsing.parse_with_note_seq(
       by_key['oneills1850/0002-0003_b.abc#0002']) == (None, 'TupletError')
-  tune = corpus_sources.Tune('bach', 'bach/x.krn', str(root / 'bach' / 'bwv277.krn'),
-                     corpus_sources.KIND_SCORE)
-  assert corpus.parse_with_note_seq(tune) == (
-      None, corpus.REASON_UNSUPPORTED_FORMAT)
-  sequence, outcome = corpus.parse_tune(
-      by_key['oneills1850/0002-0003_b.abc#0002'], corpus.PARSER_NOTE_SEQ)
+  tune = corpus_sources.Tune('bach', 'bach/x.krn',
+                             str(root / 'bach' / 'bwv277.krn'),
+                             corpus_sources.KIND_SCORE)
+  assert tune_parsing.parse_with_note_seq(tune) == (
+      None, tune_parsing.REASON_UNSUPPORTED_FORMAT)
+  sequence, outcome = tune_parsing.parse_tune(
+      by_key['oneills1850/0002-0003_b.abc#0002'], tune_parsing.PARSER_NOTE_SEQ)
   assert sequence is None
   assert (outcome.note_seq, outcome.music21) == ('TupletError', None)
   assert outcome.failure == 'note_seq:TupletError'
-  sequence, outcome = corpus.parse_tune(
-      by_key['oneills1850/0001-0002.abc#0001'], corpus.PARSER_NOTE_SEQ)
-  assert outcome.parser == corpus.PARSER_NOTE_SEQ
+  sequence, outcome = tune_parsing.parse_tune(
+      by_key['oneills1850/0001-0002.abc#0001'], tune_parsing.PARSER_NOTE_SEQ)
+  assert outcome.parser == tune_parsing.PARSER_NOTE_SEQ
   assert sequence.filename == 'oneills1850/0001-0002.abc#0001'
   assert sequence.collection_name == 'oneills1850'
   assert sequence.reference_number == 1
   with pytest.raises(ValueError, match='parser'):
-    corpus.parse_tune(tunes[0], 'lilypond')
+    tune_parsing.parse_tune(tunes[0], 'lilypond')
 
 
 # ---------------------------------------------------------------------------
@@ -375,7 +383,7 @@ def test_parse_with_note_seq_reports_reasons(tmp_path):
 
 def _build(root, output_dir, **kwargs):
   kwargs.setdefault('collection_names', ['oneills1850', 'ryansMammoth'])
-  kwargs.setdefault('parser', corpus.PARSER_NOTE_SEQ)
+  kwargs.setdefault('parser', tune_parsing.PARSER_NOTE_SEQ)
   kwargs.setdefault('num_workers', 1)
   kwargs.setdefault('progress_stream', io.StringIO())
   return corpus.build_corpus_dataset(str(output_dir), corpus_dir=str(root),
@@ -404,7 +412,9 @@ def test_build_with_note_seq_on_a_fake_corpus(tmp_path, monkeypatch):
       ('oneills1850/0002-0003_b.abc', corpus.FILE_NO_TUNE_PARSED),
       ('ryansMammoth/CEmpty.abc', corpus_sources.FILE_NO_TUNES)]
   assert dataset.sequences == 4
-  assert dataset.sequences_skipped == {corpus.SEQUENCE_TUNE_PARSE_ERROR: 1}
+  assert dataset.sequences_skipped == {
+      tune_parsing.SEQUENCE_TUNE_PARSE_ERROR: 1
+  }
   assert dataset.melodies_kept == dataset.sources_with_melodies == 4
   assert (dataset.training_sources, dataset.eval_sources) == (3, 1)
   training = sio.read_class_sequences(
@@ -600,18 +610,22 @@ def test_missing_music21_says_how_to_install(tmp_path, monkeypatch):
     corpus.build_corpus_dataset(str(tmp_path / 'out'))
   root = _write_fake_corpus(tmp_path / 'corpus')
   with pytest.raises(corpus_sources.Music21NotInstalledError):
-    _build(root, tmp_path / 'out', parser=corpus.PARSER_AUTO)
+    _build(root, tmp_path / 'out', parser=tune_parsing.PARSER_AUTO)
 
 
 def test_corpus_stats_counts_outcomes():
-  stats = corpus.CorpusStats(
-      parser=corpus.PARSER_AUTO,
-      collections={'bach': corpus_sources.CollectionStats('bach', files=2, tunes=2)})
-  ok = corpus.TuneOutcome('bach/a', 'bach', note_seq='no_notes',
-                          music21='ok', parser=corpus.PARSER_MUSIC21,
+  stats = corpus.CorpusStats(parser=tune_parsing.PARSER_AUTO,
+                             collections={
+                                 'bach':
+                                     corpus_sources.CollectionStats('bach',
+                                                                    files=2,
+                                                                    tunes=2)
+                             })
+  ok = tune_parsing.TuneOutcome('bach/a', 'bach', note_seq='no_notes',
+                          music21='ok', parser=tune_parsing.PARSER_MUSIC21,
                           repeats_expanded=False, melodies=[b'\x02\x00'])
   ok.stats.melodies_kept = 1
-  failed = corpus.TuneOutcome('bach/b', 'bach', note_seq='TupletError',
+  failed = tune_parsing.TuneOutcome('bach/b', 'bach', note_seq='TupletError',
                               music21='IndexError',
                               failure='music21:IndexError')
   stats.add(ok)
@@ -644,7 +658,7 @@ def test_music21_parses_what_note_seq_rejects(tmp_path):
       corpus_sources.KIND_ABC,
       'X:1\nT:t\nM:3/4\nL:1/8\nK:D\n'
       'A2|:d4 (3fed|{g}f2-f2 [Ad]2|[1 e6:|[2 e4||\n')
-  sequence, reason, expanded = corpus.parse_with_music21(tune)
+  sequence, reason, expanded = tune_parsing.parse_with_music21(tune)
   assert reason == '' and expanded
   beats = 60.0 / note_events.DEFAULT_QPM
   notes = [(n.pitch, round(n.start_time / beats, 3),
@@ -662,10 +676,10 @@ def test_music21_parses_what_note_seq_rejects(tmp_path):
       (3, 4)]
   assert [(k.key, k.mode) for k in sequence.key_signatures] == [
       (2, KSM.MAJOR)]
-  assert corpus.parse_with_note_seq(tune)[1] == 'TupletError'
-  _, outcome = corpus.parse_tune(tune)
+  assert tune_parsing.parse_with_note_seq(tune)[1] == 'TupletError'
+  _, outcome = tune_parsing.parse_tune(tune)
   assert (outcome.parser, outcome.note_seq, outcome.music21) == (
-      corpus.PARSER_MUSIC21, 'TupletError', 'ok')
+      tune_parsing.PARSER_MUSIC21, 'TupletError', 'ok')
 
 
 def test_build_from_the_installed_music21_corpus(tmp_path):

@@ -9,8 +9,8 @@ and the NoteSequence bounds of `melody_pipeline`).
 
 ABC files are decoded and split into tunes by `note_rnn.abc_text` and
 parsed one tune at a time by the corpus builder's parser
-(`note_rnn.corpus.parse_tune`): music21 when it is installed (the `corpus`
-extra), else note_seq's ABC parser (`resolve_abc_parser`). A tune that
+(`note_rnn.tune_parsing.parse_tune`): music21 when it is installed (the
+`corpus` extra), else note_seq's ABC parser (`resolve_abc_parser`). A tune that
 fails is counted under its parser's error (`reason_line`); the file's other
 tunes are kept.
 """
@@ -26,6 +26,7 @@ from note_rnn import abc_text
 from note_rnn import corpus_sources
 from note_rnn import encoding
 from note_rnn import melody_pipeline
+from note_rnn import tune_parsing
 # note_seq and music21 are imported by the functions that use them: --help
 # of the dataset tools, which import this module, need not load them.
 # note_rnn.corpus (the ABC parsers) imports this module through
@@ -360,7 +361,6 @@ def _read_abc(data, source, options, stats):
   Returns:
     (sequences, None), or ([], why the file gives none).
   """
-  from note_rnn import corpus  # pylint: disable=g-import-not-at-top
   parser = resolve_abc_parser(source.abc_parser)
   sequences = []
   errors = collections.Counter()
@@ -378,7 +378,7 @@ def _read_abc(data, source, options, stats):
                                source.path, corpus_sources.KIND_ABC, abc,
                                number)
     try:
-      sequence, outcome = corpus.parse_tune(tune, parser)
+      sequence, outcome = tune_parsing.parse_tune(tune, parser)
     except Exception as e:  # pylint: disable=broad-except
       # A parser's own failure on odd input (beyond the parse errors
       # parse_tune reports) fails the tune alone.
@@ -386,8 +386,8 @@ def _read_abc(data, source, options, stats):
       continue
     if sequence is not None:
       sequences.append(sequence)
-    elif outcome.failure.partition(':')[2] in (corpus.REASON_NO_NOTES,
-                                               corpus.REASON_NO_PART):
+    elif outcome.failure.partition(':')[2] in (tune_parsing.REASON_NO_NOTES,
+                                               tune_parsing.REASON_NO_PART):
       stats.sequences += 1
       stats.sequences_skipped[melody_pipeline.SEQUENCE_NO_NOTES] += 1
     else:

@@ -8,11 +8,11 @@ field). Its first tune's encoding is worked out by hand in TUNE_1.
 
 import pytest
 
-from note_rnn import corpus
 from note_rnn import corpus_sources
 from note_rnn import encoding
 from note_rnn import melody_pipeline as mp
 from note_rnn import source_files
+from note_rnn import tune_parsing
 
 TUNEBOOK = """\
 %abc-2.1
@@ -116,8 +116,9 @@ def test_hand_encoded_tunes_are_12_and_8_bars():
 
 def test_parser_names_are_the_corpus_builders():
   assert (source_files.ABC_PARSER_AUTO, source_files.ABC_PARSER_MUSIC21,
-          source_files.ABC_PARSER_NOTE_SEQ) == (
-              corpus.PARSER_AUTO, corpus.PARSER_MUSIC21, corpus.PARSER_NOTE_SEQ)
+          source_files.ABC_PARSER_NOTE_SEQ) == (tune_parsing.PARSER_AUTO,
+                                                tune_parsing.PARSER_MUSIC21,
+                                                tune_parsing.PARSER_NOTE_SEQ)
 
 
 def test_music21_reads_rests_ties_triplets_and_variant_endings(tmp_path):
@@ -167,12 +168,12 @@ def test_tunes_without_notes_are_counted_as_such(tmp_path):
 
 def test_music21_never_reads_a_tune_over_the_bounds(tmp_path, monkeypatch):
   require_music21()
-  parse_tune = corpus.parse_tune
+  parse_tune = tune_parsing.parse_tune
 
   def checked_parse_tune(tune, parser, *args):
     assert 'Bomb' not in tune.abc, 'music21 was given the bomb'
     return parse_tune(tune, parser, *args)
-  monkeypatch.setattr(corpus, 'parse_tune', checked_parse_tune)
+  monkeypatch.setattr(tune_parsing, 'parse_tune', checked_parse_tune)
   # A last note of 10^9 eighths: music21 would ask for 8 GB.
   bomb = TUNEBOOK.replace('T:Plain', 'T:Bomb').replace('c4 C4|]',
                                                        'c4 C999999999|]')
@@ -231,13 +232,13 @@ def test_reason_line_is_short_and_shared(text, reason):
 
 
 def test_a_parser_that_raises_fails_its_tune_alone(tmp_path, monkeypatch):
-  parse_tune = corpus.parse_tune
+  parse_tune = tune_parsing.parse_tune
 
   def flaky_parse_tune(tune, parser, *args):
     if 'T:Plain' in tune.abc:
       raise RecursionError('maximum recursion depth exceeded')
     return parse_tune(tune, parser, *args)
-  monkeypatch.setattr(corpus, 'parse_tune', flaky_parse_tune)
+  monkeypatch.setattr(tune_parsing, 'parse_tune', flaky_parse_tune)
   plain = 'X:2' + TUNEBOOK.split('X:2')[1].split('\n\n')[0] + '\n'
   copy = plain.replace('X:2', 'X:4').replace('T:Plain', 'T:Copy')
   result = _process(tmp_path, f'M:4/4\nL:1/8\n\n{plain}\n{copy}',
