@@ -217,8 +217,12 @@ def test_reproduction_page_has_table_figures_and_every_model(tmp_path):
           (RESULTS / 'paper_checkpoint' / 'samples' / 'q_0.mid').read_bytes())
 
 
-@pytest.mark.parametrize('name', ['paper_checkpoint', 'embedded_model'])
-def test_committed_results_have_a_current_page(name):
+@pytest.mark.parametrize('name, num_players', [
+    ('paper_checkpoint', 15),  # Five models, three samples each.
+    ('embedded_model', 15),
+    ('paper_checkpoint_seeds', 12),  # Note RNN, Q, Psi and G; first seed.
+])
+def test_committed_results_have_a_current_page(name, num_players):
   # docs/results/*/report.html is what the tool writes today from the
   # folder's own files (regenerate with bin/rl_tuner_report.py --dir=...).
   directory = RESULTS / name
@@ -227,7 +231,7 @@ def test_committed_results_have_a_current_page(name):
   page = _Page(html_text)
   for source in page.sources('img') + page.sources('audio'):
     assert (directory / source).is_file(), source
-  assert len(page.sources('audio')) == 15
+  assert len(page.sources('audio')) == num_players
   record = sample_media.read_audio_record(str(directory))
   for source in page.sources('audio'):
     samples, rate = audio.read_wav(directory / source)

@@ -5,6 +5,7 @@ reproduction_test.py already holds a long end-to-end run.
 """
 
 import json
+import os
 import pathlib
 
 import numpy as np
@@ -115,20 +116,24 @@ def test_ray_trains_every_model_and_seed_where_the_reproduction_looks(
     planned.extend(trials)
     return {t.name: {'state': sweep.DONE, 'error': None} for t in trials}
   monkeypatch.setattr(sweep_ray, 'run_trials', run_trials)
-  out = tmp_path / 'paper'
+  # A relative --output_dir stays relative in every trial's settings, so
+  # the runs' summaries and reproduction.json name no machine path.
+  monkeypatch.chdir(tmp_path)
   names = sweep_ray.train_reproduction_runs(
-      ('q', 'g'), str(out), str(CONFIGS), {'training_steps': 10},
+      ('q', 'g'), 'paper', str(CONFIGS), {'training_steps': 10},
       seeds=[0, 2])
   assert names == ['q_seed_0', 'g_seed_0', 'q_seed_2', 'g_seed_2']
   for trial in planned:
     settings = trial.settings
+    assert settings.output_dir == os.path.join(
+        'paper', settings.algorithm, f'seed_{settings.seed}')
     assert settings.output_dir == reproduction.run_dir(
-        str(out.resolve()), settings.algorithm, settings.seed, [0, 2])
+        'paper', settings.algorithm, settings.seed, [0, 2])
     assert trial.name == f'{settings.algorithm}_seed_{settings.seed}'
   # One seed: the single-seed folders and names.
   planned.clear()
   assert sweep_ray.train_reproduction_runs(
-      ('q',), str(out), str(CONFIGS), {'training_steps': 10, 'seed': 4}) == [
+      ('q',), 'paper', str(CONFIGS), {'training_steps': 10, 'seed': 4}) == [
           'q']
-  assert planned[0].settings.output_dir == str(out.resolve() / 'q')
+  assert planned[0].settings.output_dir == os.path.join('paper', 'q')
   assert planned[0].settings.seed == 4

@@ -464,8 +464,10 @@ def train_reproduction_runs(algorithms, output_dir, configs_dir, overrides,
   trials = []
   for seed in seeds:
     for algorithm in algorithms:
-      run_dir = reproduction.run_dir(os.path.abspath(output_dir), algorithm,
-                                     seed, seeds)
+      # The folder as the caller spelled it: trials run in the caller's
+      # working directory, and the run's summary (which the reproduction's
+      # record copies) then names no machine path.
+      run_dir = reproduction.run_dir(output_dir, algorithm, seed, seeds)
       settings = reproduction.run_settings(algorithm, configs_dir, dict(
           overrides, seed=seed, output_dir=run_dir, resume=True,
           num_stat_compositions=0))
