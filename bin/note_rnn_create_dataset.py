@@ -28,7 +28,9 @@ endings, or note_seq's ABC parser, which rejects tunes with rests, tuplets,
 chords or variant endings and ignores ties and repeats; `auto` (the
 default) is music21 when it is installed. The parser used is named on
 stderr and in the summary; a tune that fails is counted under its parser's
-error (`abc_tune_parse_error: note_seq:TupletError`) and the file's other
+error class and message (`abc_tune_parse_error: note_seq:TupletError:
+Tuplets are not supported.`; numbers in messages become N, so that one
+error of many tunes is counted once) and the file's other
 tunes are kept. Tunes too big for music21 to read quickly (a bar much
 longer than its meter, over 4,096 notes; `abc_text.MUSIC21_MAX_*`) are
 skipped with their reason.

@@ -138,7 +138,8 @@ class CorpusStats:
       if result == 'ok':
         setattr(stat, f'{parser}_ok', getattr(stat, f'{parser}_ok') + 1)
       else:
-        getattr(stat, f'{parser}_failed')[result] += 1
+        getattr(stat, f'{parser}_failed')[
+            tune_parsing.error_class(result)] += 1
     if outcome.parser:
       stat.parsed += 1
       stat.parsed_by[outcome.parser] += 1
@@ -146,7 +147,7 @@ class CorpusStats:
           not outcome.repeats_expanded):
         stat.repeats_not_expanded += 1
     else:
-      stat.failed[outcome.failure] += 1
+      stat.failed[tune_parsing.error_class(outcome.failure)] += 1
     stat.melodies += len(outcome.melodies)
     stat.tunes_with_melodies += int(bool(outcome.melodies))
     self.dataset.merge(outcome.stats)

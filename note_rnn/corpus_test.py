@@ -43,6 +43,9 @@ K:G
 (3GAB c2 d2 e2|"""
 KSM = music_pb2.NoteSequence.KeySignature
 
+# note_seq's reason for a tune with a tuplet: class and message.
+TUPLET_ERROR = 'TupletError: Tuplets are not supported.'
+
 
 def _music21():
   return pytest.importorskip(
@@ -356,7 +359,7 @@ def test_parse_with_note_seq_reports_reasons(tmp_path):
       by_key['oneills1850/0001-0002.abc#0001'])
   assert reason == '' and len(sequence.notes) == 50
   assert tune_parsing.parse_with_note_seq(
-      by_key['oneills1850/0002-0003_b.abc#0002']) == (None, 'TupletError')
+      by_key['oneills1850/0002-0003_b.abc#0002']) == (None, TUPLET_ERROR)
   tune = corpus_sources.Tune('bach', 'bach/x.krn',
                              str(root / 'bach' / 'bwv277.krn'),
                              corpus_sources.KIND_SCORE)
@@ -365,8 +368,11 @@ def test_parse_with_note_seq_reports_reasons(tmp_path):
   sequence, outcome = tune_parsing.parse_tune(
       by_key['oneills1850/0002-0003_b.abc#0002'], tune_parsing.PARSER_NOTE_SEQ)
   assert sequence is None
-  assert (outcome.note_seq, outcome.music21) == ('TupletError', None)
-  assert outcome.failure == 'note_seq:TupletError'
+  # The reason names the parser, the error's class and its message; the
+  # summaries count by class.
+  assert (outcome.note_seq, outcome.music21) == (TUPLET_ERROR, None)
+  assert outcome.failure == 'note_seq:' + TUPLET_ERROR
+  assert tune_parsing.error_class(outcome.failure) == 'note_seq:TupletError'
   sequence, outcome = tune_parsing.parse_tune(
       by_key['oneills1850/0001-0002.abc#0001'], tune_parsing.PARSER_NOTE_SEQ)
   assert outcome.parser == tune_parsing.PARSER_NOTE_SEQ
@@ -676,10 +682,10 @@ def test_music21_parses_what_note_seq_rejects(tmp_path):
       (3, 4)]
   assert [(k.key, k.mode) for k in sequence.key_signatures] == [
       (2, KSM.MAJOR)]
-  assert tune_parsing.parse_with_note_seq(tune)[1] == 'TupletError'
+  assert tune_parsing.parse_with_note_seq(tune)[1] == TUPLET_ERROR
   _, outcome = tune_parsing.parse_tune(tune)
   assert (outcome.parser, outcome.note_seq, outcome.music21) == (
-      tune_parsing.PARSER_MUSIC21, 'TupletError', 'ok')
+      tune_parsing.PARSER_MUSIC21, TUPLET_ERROR, 'ok')
 
 
 def test_build_from_the_installed_music21_corpus(tmp_path):

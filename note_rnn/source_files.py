@@ -350,7 +350,8 @@ def _read_abc(data, source, options, stats):
   Tunes over `abc_text.abc_tune_bound_reason` (music21 only) and tunes
   without notes are counted in stats.sequences and sequences_skipped, tunes
   the parser rejects in sequences_skipped as
-  'abc_tune_parse_error: <parser>:<error>' (`reason_line`).
+  'abc_tune_parse_error: <parser>:<error class>: <message>' (`reason_line`:
+  numbers become N, so that one error of many tunes is counted once).
 
   Args:
     data: file contents.
@@ -382,7 +383,7 @@ def _read_abc(data, source, options, stats):
     except Exception as e:  # pylint: disable=broad-except
       # A parser's own failure on odd input (beyond the parse errors
       # parse_tune reports) fails the tune alone.
-      errors[reason_line(f'{parser}:{type(e).__name__}')] += 1
+      errors[reason_line(f'{parser}:{tune_parsing.error_reason(e)}')] += 1
       continue
     if sequence is not None:
       sequences.append(sequence)

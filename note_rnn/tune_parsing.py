@@ -26,8 +26,10 @@ PARSER_NOTE_SEQ = 'note_seq'
 PARSER_MUSIC21 = 'music21'
 PARSERS = (PARSER_AUTO, PARSER_NOTE_SEQ, PARSER_MUSIC21)
 
-# Why a tune gave no NoteSequence (prefixed with the parser, e.g.
-# 'note_seq:TupletError'; parse exceptions are named by their class).
+# Why a tune gave no NoteSequence (prefixed with the parser). A parse
+# exception is named by its class and message, e.g.
+# "note_seq:InvalidCharacterError: Unexpected character: [b'z']"
+# (`error_class` keeps the class part, which summaries count by).
 REASON_NO_NOTES = 'no_notes'
 REASON_UNSUPPORTED_FORMAT = 'unsupported_format'
 REASON_NO_PART = 'no_part'
@@ -43,7 +45,7 @@ class TuneOutcome:
   Attributes:
     key, collection: the tune's.
     note_seq, music21: None if the parser did not run, 'ok', or the reason
-      it failed.
+      it failed (an exception's class and message, or a REASON_*).
     parser: parser whose NoteSequence was used ('' if none).
     failure: why the tune gave no NoteSequence ('' if it gave one).
     repeats_expanded: False if music21 could not expand the repeats.
@@ -63,8 +65,24 @@ class TuneOutcome:
 
 
 
-def _error_name(error):
-  return type(error).__name__
+# Longest message kept in a reason (its whitespace runs made one space).
+MAX_MESSAGE_CHARS = 80
+
+
+def error_reason(error):
+  """'Class: message' of a parser's exception ('Class' without message)."""
+  name = type(error).__name__
+  message = ' '.join(str(error).split())
+  if len(message) > MAX_MESSAGE_CHARS:
+    message = message[:MAX_MESSAGE_CHARS - 3] + '...'
+  return f'{name}: {message}' if message else name
+
+
+def error_class(reason):
+  """A reason without its message: 'note_seq:TupletError: Tuplets are not
+  supported.' -> 'note_seq:TupletError'; 'TupletError: ...' -> 'TupletError';
+  reasons without a message are returned as they are."""
+  return reason.partition(': ')[0]
 
 
 def parse_with_note_seq(tune):
@@ -81,9 +99,9 @@ def parse_with_note_seq(tune):
     try:
       sequences, errors = abc_parser.parse_abc_tunebook(tune.abc)
     except Exception as e:  # pylint: disable=broad-except
-      return None, _error_name(e)
+      return None, error_reason(e)
     if errors and not sequences:
-      return None, _error_name(errors[0])
+      return None, error_reason(errors[0])
     sequence = next(iter(sequences.values()), None) if sequences else None
   else:
     if not tune.path.lower().endswith(('.mxl', '.xml', '.musicxml')):
@@ -93,7 +111,7 @@ def parse_with_note_seq(tune):
     try:
       sequence = musicxml_reader.musicxml_file_to_sequence_proto(tune.path)
     except Exception as e:  # pylint: disable=broad-except
-      return None, _error_name(e)
+      return None, error_reason(e)
     part = 0
     for info in sequence.part_infos:
       if tune.melody_part and info.name.lower().startswith(tune.melody_part):
@@ -212,7 +230,7 @@ def parse_with_music21(tune, expand_repeats=True):
       parsed = converter.parse(tune.path, forceSource=True)
     part = _melody_part(parsed, tune.melody_part)
   except Exception as e:  # pylint: disable=broad-except
-    return None, _error_name(e), True
+    return None, error_reason(e), True
   if part is None:
     return None, REASON_NO_PART, True
   expanded = True
@@ -225,7 +243,7 @@ def parse_with_music21(tune, expand_repeats=True):
     events, time_signatures, key_signatures, pickup = music21_part_events(
         part)
   except Exception as e:  # pylint: disable=broad-except
-    return None, _error_name(e), expanded
+    return None, error_reason(e), expanded
   sequence = note_events.events_to_note_sequence(
       events, time_signatures, key_signatures, pickup)
   if not sequence.notes:
