@@ -6,7 +6,7 @@ The progression is an option of the reward, e.g.
       --output_dir=runs/chords \
       --reward=examples/rewards/chord_tones.py:ChordTones \
       --reward_option=chord_tones.progression='C F G C' \
-      --reward_weights=chord_tones=2
+      --reward_weights=chord_tones=4
 
 Each chord lasts `steps_per_chord` sixteenth steps (default 8, half a bar
 of 4/4). A note starting on a strong beat (every quarter note) earns +1 when

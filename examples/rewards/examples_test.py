@@ -20,10 +20,10 @@ def _module(name):
   return tune_examples.load_module(name)
 
 
-def _tune(tmp_path, spec, options=None):
+def _tune(tmp_path, spec, options=None, weight=1.0):
   """(melodies before, after) of a short run with the reward."""
   return tune_examples.tune(str(tmp_path), spec, options, STEPS,
-                            NUM_COMPOSITIONS, seed=0)
+                            NUM_COMPOSITIONS, seed=0, weight=weight)
 
 
 @pytest.mark.slow
@@ -46,7 +46,8 @@ def test_modulation_reward_brings_the_raised_fourth(tmp_path):
 def test_chord_tone_reward_puts_chord_tones_on_strong_beats(tmp_path):
   chords = _module('chord_tones').ChordTones(progression='C F G C')
   before, after = _tune(tmp_path, f'{HERE}/chord_tones.py:ChordTones',
-                        options={'progression': 'C F G C'})
+                        options={'progression': 'C F G C'},
+                        weight=tune_examples.examples()['chord_tones'][3])
   assert chords.statistic(after) > chords.statistic(before) + 0.03
 
 

@@ -41,23 +41,31 @@ def load_module(name):
 
 
 def examples():
-  """name -> (reward spec, options, statistic of melodies [N, L])."""
+  """name -> (reward spec, options, statistic of melodies [N, L], weight).
+
+  The weight multiplies the reward against log p(a|s) (`reward_weights`):
+  the chord-tone reward, +/-1 on a quarter of the steps only, is weighted
+  4, without which 6,000 steps barely move the embedded model (seed 0:
+  chord tones 0.446 -> 0.465 at weight 1 or 2, 0.515 at 4).
+  """
   chords = load_module('chord_tones').ChordTones(progression='C F G C')
   return {
       'rhythm': (f'{HERE}/rhythm.py:eighth_note_onsets', None,
-                 load_module('rhythm').statistic),
+                 load_module('rhythm').statistic, 1.0),
       'modulate': (f'{HERE}/modulate.py:modulate_to_dominant', None,
-                   load_module('modulate').statistic),
+                   load_module('modulate').statistic, 1.0),
       'chord_tones': (f'{HERE}/chord_tones.py:ChordTones',
-                      {'progression': 'C F G C'}, chords.statistic),
+                      {'progression': 'C F G C'}, chords.statistic, 4.0),
   }
 
 
-def tune(output_dir, spec, options, training_steps, num_compositions, seed):
+def tune(output_dir, spec, options, training_steps, num_compositions, seed,
+         weight=1.0):
   """(melodies before [N, L], melodies after) of one tuning run."""
+  reward = reward_api.load(spec, options=options)
   rlt = rl_tuner_lib.RLTuner(
-      output_dir, reward_mode='custom',
-      rewards=[reward_api.load(spec, options=options)],
+      output_dir, reward_mode='custom', rewards=[reward],
+      reward_weights={reward.name: weight} if weight != 1.0 else None,
       exploration_mode='egreedy', output_every_nth=10**9,
       num_parallel_melodies=16, seed=seed, num_eval_compositions=16,
       dqn_hparams=DQN)
@@ -70,10 +78,10 @@ def main(argv):
   del argv
   if not FLAGS.output_dir:
     raise app.UsageError('--output_dir is required')
-  for name, (spec, options, statistic) in examples().items():
+  for name, (spec, options, statistic, weight) in examples().items():
     out = os.path.join(FLAGS.output_dir, name)
     before, after = tune(out, spec, options, FLAGS.training_steps,
-                         FLAGS.num_compositions, FLAGS.seed)
+                         FLAGS.num_compositions, FLAGS.seed, weight)
     print(f'{name}: statistic {statistic(before):.3f} before, '
           f'{statistic(after):.3f} after {FLAGS.training_steps} steps')
     samples = list(before[:NUM_SAMPLES]) + list(after[:NUM_SAMPLES])
