@@ -29,8 +29,6 @@ from note_rnn import melody_pipeline
 from note_rnn import tune_parsing
 # note_seq and music21 are imported by the functions that use them: --help
 # of the dataset tools, which import this module, need not load them.
-# note_rnn.corpus (the ABC parsers) imports this module through
-# dataset_runner, so it too is imported where it is used.
 
 # Input kinds, chosen by file extension (compared in lower case).
 KIND_MIDI = 'midi'
@@ -43,20 +41,21 @@ EXTENSION_KINDS = {
     '.tfrecord': KIND_NOTE_SEQUENCES,
 }
 
-# ABC parsers (note_rnn.corpus's parser names): music21 (the `corpus` extra)
-# reads rests, tuplets, chords and variant endings, which note_seq's ABC
-# parser rejects, and ties and repeats, which it ignores; 'auto' is music21
-# if it is installed, else note_seq.
-ABC_PARSER_AUTO = 'auto'
-ABC_PARSER_MUSIC21 = 'music21'
-ABC_PARSER_NOTE_SEQ = 'note_seq'
+# ABC parsers (the corpus builder's, `tune_parsing.PARSERS`): music21 (the
+# `corpus` extra) reads rests, tuplets, chords and variant endings, which
+# note_seq's ABC parser rejects, and ties and repeats, which it ignores;
+# 'auto' is music21 if it is installed, else note_seq.
+ABC_PARSER_AUTO = tune_parsing.PARSER_AUTO
+ABC_PARSER_MUSIC21 = tune_parsing.PARSER_MUSIC21
+ABC_PARSER_NOTE_SEQ = tune_parsing.PARSER_NOTE_SEQ
 ABC_PARSERS = (ABC_PARSER_AUTO, ABC_PARSER_MUSIC21, ABC_PARSER_NOTE_SEQ)
 
 # Why a whole file yielded no NoteSequence.
 FILE_UNREADABLE_MIDI = 'unreadable_midi'
 FILE_UNREADABLE_ABC = 'unreadable_abc'
 # Followed by ': ' and the most common parse error of its tunes
-# (`reason_line`), e.g. 'abc_parse_error: note_seq:InvalidCharacterError'.
+# (`reason_line`), e.g. "abc_parse_error: note_seq:InvalidCharacterError:
+# Unexpected character: [b'z']".
 FILE_ABC_ALL_TUNES_FAILED = 'abc_parse_error'
 FILE_UNREADABLE_TFRECORD = 'unreadable_tfrecord'
 FILE_NO_NOTES = 'no_notes'
