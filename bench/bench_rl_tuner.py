@@ -206,6 +206,152 @@ def step_profile(tuner, steps):
   return total, parts
 
 
+def rule_profile(tuner, steps):
+  """Microseconds per environment step of each reward rule, of the rest of
+  the reward evaluation (log p, sums) and of appending the notes, at the
+  tuner's B, while it trains (each part wrapped with a timer)."""
+  env = tuner.env
+  bound = env.rewards
+  totals = {}
+  terms = bound._terms  # pylint: disable=protected-access
+  saved = list(terms)
+  for i, (index, name, weight, fn, checked) in enumerate(saved):
+    def timed(state, actions, _fn=fn, _name=name):
+      start = time.perf_counter()
+      try:
+        return _fn(state, actions)
+      finally:
+        totals[_name] = totals.get(_name, 0.0) + time.perf_counter() - start
+    terms[i] = (index, name, weight, timed, checked)
+  for owner, name, label in ((bound, 'evaluate', 'evaluate'),
+                             (env, 'append', 'append the notes')):
+    method = getattr(owner, name)
+    def timed_method(*args, _method=method, _label=label):
+      start = time.perf_counter()
+      try:
+        return _method(*args)
+      finally:
+        totals[_label] = totals.get(_label, 0.0) + (
+            time.perf_counter() - start)
+    setattr(owner, name, timed_method)
+  start_steps = tuner.env_steps
+  try:
+    tuner.train(num_steps=steps, exploration_period=10**6)
+  finally:
+    terms[:] = saved
+    del bound.evaluate, env.append
+  done = tuner.env_steps - start_steps
+  rules = [(name, 1e6 * totals.get(name, 0.0) / done)
+           for _, name, _, _, _ in saved]
+  rest = 1e6 * totals.get('evaluate', 0.0) / done - sum(us for _, us in rules)
+  return rules + [('the rest of the evaluation', rest),
+                  ('append the notes', 1e6 * totals.get('append the notes',
+                                                        0.0) / done)]
+
+
+def update_part_floors(learner, minibatch, loops=50):
+  """Milliseconds of each part of one gradient update of 32, each part run
+  `loops` times inside one XLA-compiled call so that the call's own floor
+  is amortised: what the update's arithmetic costs on this CPU.
+
+  The loop index is added to the states so that XLA cannot hoist the work
+  out of the loop. `learner`'s weights are changed (Adam steps): pass a
+  copy.
+  """
+  q_net, target_net = learner.q_network, learner.target_q_network
+  num_actions = learner.num_actions
+  first = {k: np.asarray(v[0]) for k, v in minibatch.items()}
+  inputs = tf.one_hot(first['observation'], num_actions)
+  next_inputs = tf.one_hot(first['new_observation'], num_actions)
+  state = tf.constant(first['state'], tf.float32)
+  new_state = tf.constant(first['new_state'], tf.float32)
+  variables = q_net.trainable_variables
+  gradients = [tf.fill(v.shape, 1e-3) for v in variables]
+
+  def target_forward(i):
+    next_q, _ = target_net.step_ops(next_inputs,
+                                    new_state + tf.cast(i, tf.float32))
+    return tf.reduce_sum(next_q)
+
+  def forward_backward(i):
+    with tf.GradientTape() as tape:
+      q_values, _ = q_net.step_ops(inputs, state + tf.cast(i, tf.float32))
+      loss = tf.reduce_mean(tf.square(q_values))
+    return tf.add_n([tf.reduce_sum(g) for g in tape.gradient(loss,
+                                                             variables)])
+
+  def adam(unused_i):
+    learner.optimizer.apply_gradients(zip(gradients, variables))
+    return 0.0
+
+  def soft_update(unused_i):
+    learner._soft_update_target(  # pylint: disable=protected-access
+        learner.hparams.target_network_update_rate)
+    return 0.0
+
+  parts = []
+  for label, body in (('target network forward', target_forward),
+                      ('Q-network forward + backward', forward_backward),
+                      ('Adam step on the weights', adam),
+                      ('soft target update', soft_update)):
+    def looped(_body=body):
+      total = tf.constant(0.0)
+      for i in tf.range(loops):
+        total += _body(i)
+      return total
+    call = tf.function(looped, jit_compile=True).get_concrete_function()
+    call()
+    best = float('inf')
+    for _ in range(3):
+      start = time.perf_counter()
+      for _ in range(20):
+        call().numpy()
+      best = min(best, (time.perf_counter() - start) / 20 / loops)
+    parts.append((label, 1000.0 * best))
+  return parts
+
+
+def numpy_op_floor_us(repeats=20000):
+  """Microseconds of one numpy operation on one melody's arrays (int64
+  [1]), best of 3, for three kinds the rewards use: arithmetic,
+  np.where, a fancy-index gather. Below a few hundred elements this is the
+  cost of any operation, whatever its size."""
+  x = np.array([5], np.int64)
+  y = np.array([7], np.int64)
+  table = np.arange(38, dtype=np.int64)
+  condition = x > y
+  kinds = (('a + b', lambda: x + y),
+           ('np.where', lambda: np.where(condition, x, y)),
+           ('table[a]', lambda: table[x]))
+  result = []
+  for label, op in kinds:
+    best = float('inf')
+    for _ in range(3):
+      start = time.perf_counter()
+      for _ in range(repeats):
+        op()
+      best = min(best, (time.perf_counter() - start) / repeats)
+    result.append((label, 1e6 * best))
+  return result
+
+
+def time_matmul_ms(batch, rows, columns, repeats=3000):
+  """Milliseconds of one float32 [batch, rows] @ [rows, columns] in numpy
+  on one BLAS thread (best of 3): this CPU's speed at the update's matrix
+  products."""
+  rng = np.random.default_rng(0)
+  a = rng.random((batch, rows), np.float32)
+  b = rng.random((rows, columns), np.float32)
+  best = float('inf')
+  with lstm_cell.single_threaded_blas():
+    for _ in range(3):
+      start = time.perf_counter()
+      for _ in range(repeats):
+        np.matmul(a, b)
+      best = min(best, (time.perf_counter() - start) / repeats)
+  return 1000.0 * best
+
+
 def time_empty_call(jit_compile, repeats=3000):
   """Milliseconds of one call of a tf.function that adds two scalars: the
   floor under every TensorFlow call on this machine."""
@@ -273,9 +419,15 @@ def time_generation(tuner, num_compositions):
 
 
 def print_step_profile(tmp):
-  """Where one step's time goes at B = 1, plain and XLA updates; floors."""
+  """Where one step's time goes at B = 1, plain and XLA updates; floors.
+
+  Returns:
+    The update's milliseconds per environment step in the training loop,
+    with XLA updates if timed (else plain).
+  """
   steps = max(FLAGS.train_steps, 5000)
   columns = []
+  tuner = None
   for xla in (False, True) if FLAGS.xla else (False,):
     tuner = warm_tuner(1, os.path.join(tmp, f'profile{xla}'), xla=xla)
     with lstm_cell.single_threaded_blas():
@@ -290,9 +442,71 @@ def print_step_profile(tmp):
     print(f'  {label:32s}{cells}')
   print(f'  {"total":32s}' + ''.join(
       f'{total:12.4f} = {1000 / total:5.0f}/s' for total, _ in columns))
+  with lstm_cell.single_threaded_blas():
+    rules = rule_profile(tuner, steps)
+  total = columns[-1][0]
+  print(f'  the rewards + append row by part, microseconds per step '
+        f'({names[-1]}; share of the step):')
+  for label, us in rules:
+    print(f'    {label:30s}{us:8.1f} ({100 * us / 1000 / total:4.1f}%)')
+  floors = numpy_op_floor_us()
+  print('  floor of one numpy operation on arrays of one melody, '
+        'microseconds: ' + ', '.join(f'{label} {us:.2f}'
+                                     for label, us in floors))
   print(f'floor of any TensorFlow call (empty tf.function): '
         f'{time_empty_call(False):.3f} ms; compiled with XLA: '
         f'{time_empty_call(True):.3f} ms')
+  labels = [label for label, _, _ in STEP_PARTS]
+  return dict(columns[-1][1])[labels[4]]
+
+
+def print_floors(tuner, compiled, rates, loop_update_ms):
+  """The update's arithmetic, the ceilings it sets, and the targets.
+
+  Args:
+    tuner: a B = 1 tuner with a full replay buffer.
+    compiled: an XLA-compiled learner (a copy; its weights change).
+    rates: {B: best env steps/s measured in this run}.
+    loop_update_ms: the update's ms per environment step at B = 1 in the
+      training loop (step profile).
+  """
+  hp = tuner.dqn_hparams
+  every = hp.train_every_nth
+  indices = tuner.experience.sample_indices(hp.minibatch_size, tuner.rng)
+  minibatch = tuner.experience.gather(indices[None])
+  many = time_update(tuner, compiled, per_call=32, repeats=320)
+  one = time_update(tuner, compiled, per_call=1)
+  parts = update_part_floors(compiled, minibatch)
+  units = tuner.q_network.layer_sizes[0]
+  width = tuner.q_network.num_classes + units
+  matmul = time_matmul_ms(hp.minibatch_size, width, 4 * units)
+  print(f'one update of {hp.minibatch_size} compiled with XLA, ms: '
+        f'{one:.3f} alone in a call, {many:.3f} each of 32 in one call, '
+        f'{loop_update_ms * every:.3f} in the training loop at B = 1 (one '
+        f'call every {every} steps, between other work)')
+  print(f'  its arithmetic, each part timed in a compiled loop of 50 (no '
+        f'call floor):')
+  for label, ms in parts:
+    print(f'    {label:30s}{ms:8.3f}')
+  arithmetic = sum(ms for _, ms in parts)
+  print(f'    {"sum":30s}{arithmetic:8.3f}')
+  print(f'  numpy [{hp.minibatch_size}, {width}] @ [{width}, {4 * units}] on '
+        f'one thread: {matmul:.3f} ms; the update has three such products '
+        f'(two forward, one backward): it runs at BLAS speed')
+  print(f'ceilings at the paper\'s ratio ({hp.minibatch_size} samples every '
+        f'{every} environment steps), if everything but the update took no '
+        f'time:')
+  print(f'  any B, the arithmetic alone: {every / arithmetic * 1000:8.0f} env '
+        f'steps/s; with 32 updates per call: '
+        f'{every / many * 1000:8.0f}')
+  print(f'  B = 1, the update as called in the training loop: '
+        f'{1000 / loop_update_ms:8.0f} env steps/s')
+  best_parallel = max((rate for batch, rate in rates.items() if batch > 1),
+                      default=None)
+  print(f'targets: B = 1 at least 4,000 env steps/s: measured '
+        f'{rates.get(1, float("nan")):.0f}; best of B = 16 and 64 at least '
+        f'25,000: measured '
+        f'{best_parallel if best_parallel is not None else float("nan"):.0f}')
 
 
 def main(argv):
@@ -302,15 +516,18 @@ def main(argv):
         f'(sum(range(10**6))): {machine_probe_ms():.1f} ms')
   with tempfile.TemporaryDirectory() as tmp:
     tuners = {}
+    rates = {}
     for value in FLAGS.parallel:
       batch = int(value)
       rate, tuners[batch] = time_training(
           batch, FLAGS.train_steps, os.path.join(tmp, f'b{batch}'))
       line = f'train B={batch:3d}: {rate:8.0f} env steps/s'
+      rates[batch] = rate
       if FLAGS.xla:
         xla, _ = time_training(batch, FLAGS.train_steps,
                                os.path.join(tmp, f'xla{batch}'), xla=True)
         line += f'   XLA updates: {xla:8.0f}/s {xla / rate:5.2f}x'
+        rates[batch] = max(rate, xla)
       if FLAGS.old_path:
         old, _ = time_training(batch, FLAGS.train_steps,
                                os.path.join(tmp, f'old{batch}'), True)
@@ -342,7 +559,8 @@ def main(argv):
           f'compositions: {generate_s:.2f} s + {stats_s:.2f} s = '
           f'{per_s:.0f} compositions/s; 100,000 would take '
           f'{100000 / per_s:.1f} s')
-    print_step_profile(tmp)
+    loop_update_ms = print_step_profile(tmp)
+    print_floors(tuner, compiled, rates, loop_update_ms)
   r = RECORDED_ORIGINAL
   print(f'The original code, recorded on a machine like this '
         f'(../shared/ORIGINAL.md), not measured in this run: '

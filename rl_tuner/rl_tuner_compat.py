@@ -164,8 +164,18 @@ def _leap_field(index, name):
     return None if index == 1 and value == melody_env.NO_NOTE else value
 
   def set_(self, value):
+    value = melody_env.NO_NOTE if value is None else int(value)
+    # The leap rule looks its states up in a table (melody_env.leap_tables).
+    if index == 0 and value not in (rl_tuner_ops.DESCENDING, 0,
+                                    rl_tuner_ops.ASCENDING):
+      raise ValueError(f'composition_direction must be -1, 0 or 1, got '
+                       f'{value}')
+    if index == 1 and not (melody_env.NO_NOTE <= value <
+                           rl_tuner_ops.NUM_CLASSES):
+      raise ValueError(f'leapt_from must be None or a class 0-'
+                       f'{rl_tuner_ops.NUM_CLASSES - 1}, got {value}')
     arrays = [np.array(a) for a in self.env.leap]
-    arrays[index][0] = (melody_env.NO_NOTE if value is None else int(value))
+    arrays[index][0] = value
     self.env.leap = melody_env.LeapState(*arrays)
   return property(get, set_, doc=f'{name} of the first melody in progress.')
 

@@ -173,6 +173,13 @@ def test_composition_attributes_drive_the_environment(tmp_path):
   assert rlt.steps_since_last_leap == 1
   assert rlt.reward_leap_up_back(24) == 5.0
   assert (rlt.composition_direction, rlt.leapt_from) == (0, None)
+  # The leap rule reads a table of every state: other values are refused.
+  with pytest.raises(ValueError, match='composition_direction must be'):
+    rlt.composition_direction = 2
+  with pytest.raises(ValueError, match='leapt_from must be None or a class'):
+    rlt.leapt_from = 38
+  rlt.composition_direction, rlt.leapt_from = -1, 30
+  assert (rlt.composition_direction, rlt.leapt_from) == (-1, 30)
   with pytest.raises(ValueError, match='num_parallel_melodies == 1'):
     parallel = rl_tuner_lib.RLTuner(str(tmp_path / 'b2'),
                                     initialize_immediately=False,
