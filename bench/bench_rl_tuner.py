@@ -14,8 +14,13 @@ Measured in this run, side by side:
   * compositions/s of generation plus statistics (Table 1's work);
   * where the time of one environment step goes at B = 1 (acting, choosing,
     rewards and appending, storing, sampling, the update, the rest), with
-    plain and XLA-compiled updates, and the floors under it: an empty
-    `tf.function` call, plain and compiled.
+    plain and XLA-compiled updates, each reward rule's share, and the
+    floors under it: one numpy operation on one melody's arrays, an empty
+    `tf.function` call, plain and compiled;
+  * the update's arithmetic part by part (each part in a compiled loop, so
+    no call floor is counted) beside a numpy product of the same shape, the
+    ceilings it sets at the paper's replay ratio, and the speed targets
+    beside the rates measured.
 The original code's figures are printed once, labelled as recorded on a
 machine like this (../shared/ORIGINAL.md), never as a ratio measured here.
 A machine-speed probe (a pure-Python loop) is printed first: this machine's
