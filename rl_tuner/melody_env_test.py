@@ -3,7 +3,7 @@
 Every reward mode, several keys and both label conventions, B = 1 and
 B = 16 (and all melodies at once), step by step against `rewards` (the
 original's computation), on the golden compositions and on random melodies
-that exercise every rule.
+that exercise every rule; the leap rule's table in every reachable state.
 """
 
 import functools
@@ -172,3 +172,34 @@ def test_log_softmax_is_float64_and_normalised():
   assert log_probs.dtype == np.float64
   assert np.exp(log_probs).sum() == pytest.approx(1.0, abs=1e-12)
   assert log_probs[0, 2] - log_probs[0, 1] == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize('config_name', ['c_major', 'a_minor'])
+def test_leap_table_equals_the_reference_in_every_reachable_state(
+    config_name):
+  """Every pending leap (none, or up or down from each pitch), last pitch
+  (or none yet), steps on both sides of the 6-step threshold and action,
+  through the environment's table against rewards.detect_leap_up_back."""
+  config = CONFIGS[config_name]
+  pitches = list(range(2, 38))
+  leaps = [(0, None)] + [(d, p) for d in (1, -1) for p in pitches]
+  cases = [(direction, leapt_from, last, steps, action)
+           for direction, leapt_from in leaps
+           for last in [None] + pitches if direction == 0 or last is not None
+           for steps in (6, 7) for action in range(38)]
+  direction, leapt_from, last, steps, actions = (
+      np.array([melody_env.NO_NOTE if v is None else v for v in column])
+      for column in zip(*cases))
+  env = melody_env.MelodyEnv(len(cases), config)
+  # A rest stands for a melody with no pitch yet.
+  env.load(np.where(last == melody_env.NO_NOTE, 1, last)[:, None],
+           leap=melody_env.LeapState(direction, leapt_from, steps))
+  outcome = env.leap_outcome(actions)
+  env.commit_leap(actions)
+  for i, (d, origin, note, count, action) in enumerate(cases):
+    composition = Composition(notes=[1 if note is None else note])
+    composition.direction, composition.leapt_from = d, origin
+    composition.steps_since_last_leap = count
+    want = rewards.detect_leap_up_back(composition, action, config)
+    assert (outcome[i], _leap_tuple(env, i)) == (
+        want, composition.leap_state), cases[i]
