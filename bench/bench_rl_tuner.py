@@ -432,7 +432,6 @@ def print_step_profile(tmp):
   """
   steps = max(FLAGS.train_steps, 5000)
   columns = []
-  tuner = None
   for xla in (False, True) if FLAGS.xla else (False,):
     tuner = warm_tuner(1, os.path.join(tmp, f'profile{xla}'), xla=xla)
     with lstm_cell.single_threaded_blas():
@@ -461,17 +460,19 @@ def print_step_profile(tmp):
   print(f'floor of any TensorFlow call (empty tf.function): '
         f'{time_empty_call(False):.3f} ms; compiled with XLA: '
         f'{time_empty_call(True):.3f} ms')
-  labels = [label for label, _, _ in STEP_PARTS]
-  return dict(columns[-1][1])[labels[4]]
+  update = next(label for label, _, method in STEP_PARTS
+                if method == 'train_steps_numpy')
+  return dict(columns[-1][1])[update]
 
 
-def print_floors(tuner, compiled, rates, loop_update_ms):
+def print_floors(tuner, compiled, rates, one, loop_update_ms):
   """The update's arithmetic, the ceilings it sets, and the targets.
 
   Args:
     tuner: a B = 1 tuner with a full replay buffer.
     compiled: an XLA-compiled learner (a copy; its weights change).
     rates: {B: best env steps/s measured in this run}.
+    one: ms of one XLA update alone in a call (measured above).
     loop_update_ms: the update's ms per environment step at B = 1 in the
       training loop (step profile).
   """
@@ -480,7 +481,6 @@ def print_floors(tuner, compiled, rates, loop_update_ms):
   indices = tuner.experience.sample_indices(hp.minibatch_size, tuner.rng)
   minibatch = tuner.experience.gather(indices[None])
   many = time_update(tuner, compiled, per_call=32, repeats=320)
-  one = time_update(tuner, compiled, per_call=1)
   parts = update_part_floors(compiled, minibatch)
   units = tuner.q_network.layer_sizes[0]
   width = tuner.q_network.num_classes + units
@@ -552,9 +552,11 @@ def main(argv):
     print(line)
     fill_replay(tuner)
     compiled = xla_learner(tuner)
+    xla_update_ms = {}
     for per_call in (1, 4):
       plain_ms = time_update(tuner, tuner.learner, per_call)
-      xla_ms = time_update(tuner, compiled, per_call)
+      xla_ms = xla_update_ms[per_call] = time_update(tuner, compiled,
+                                                     per_call)
       print(f'gradient update of 32, {per_call} per call: {plain_ms:.3f} ms; '
             f'compiled with XLA: {xla_ms:.3f} ms   '
             f'{plain_ms / xla_ms:5.2f}x')
@@ -565,7 +567,7 @@ def main(argv):
           f'{per_s:.0f} compositions/s; 100,000 would take '
           f'{100000 / per_s:.1f} s')
     loop_update_ms = print_step_profile(tmp)
-    print_floors(tuner, compiled, rates, loop_update_ms)
+    print_floors(tuner, compiled, rates, xla_update_ms[1], loop_update_ms)
   r = RECORDED_ORIGINAL
   print(f'The original code, recorded on a machine like this '
         f'(../shared/ORIGINAL.md), not measured in this run: '
