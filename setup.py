@@ -13,8 +13,8 @@ setuptools.setup(
     python_requires='>=3.10',
     packages=setuptools.find_packages(
         include=['note_rnn', 'note_rnn.*', 'rl_tuner', 'rl_tuner.*']),
-    package_data={'note_rnn': ['default_model/*'],
-                  'rl_tuner': ['templates/*']},
+    package_data={'note_rnn.model': ['default_model/*'],
+                  'rl_tuner.reports': ['templates/*']},
     include_package_data=True,
     install_requires=[
         'tensorflow>=2.21,<2.22',

@@ -21,7 +21,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from rl_tuner import rl_tuner_eval_metrics as metrics
-from rl_tuner import synthetic_compositions
+from rl_tuner.testing import synthetic_compositions
 
 
 def _time(fn):

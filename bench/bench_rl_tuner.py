@@ -42,9 +42,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 import numpy as np
 import tensorflow as tf
 
-from note_rnn import lstm_cell
-from rl_tuner import dqn
-from rl_tuner import dqn_hparams
+from note_rnn.model import lstm_cell
+from rl_tuner.agents.dqn import dqn
+from rl_tuner.agents.dqn import dqn_hparams
 from rl_tuner import rl_tuner
 from rl_tuner import rl_tuner_eval_metrics
 # pylint: enable=g-import-not-at-top,wrong-import-position

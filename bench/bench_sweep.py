@@ -28,8 +28,8 @@ from absl import flags
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from rl_tuner import settings as settings_lib
-from rl_tuner import sweep
+from rl_tuner.run import settings as settings_lib
+from rl_tuner.experiments import sweep
 
 settings_lib.define_flags()
 flags.DEFINE_integer('num_trials', 4, 'Runs (seeds 0..N-1) each way.')
@@ -95,7 +95,7 @@ def sequential(base, directory, num_trials):
 
 def on_ray(base, directory, num_trials, num_cpus):
   """(Ray start-up s, sweep wall s after it, trials at once, run walls)."""
-  from rl_tuner import sweep_ray
+  from rl_tuner.experiments import sweep_ray
   start = time.perf_counter()
   with sweep_ray.ray_session(num_cpus=num_cpus or None) as cpus:
     started = time.perf_counter() - start

@@ -39,11 +39,11 @@ import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 
-from note_rnn import corpus  # pylint: disable=g-import-not-at-top
-from note_rnn import corpus_sources  # pylint: disable=g-import-not-at-top
-from note_rnn import dataset_runner  # pylint: disable=g-import-not-at-top
-from note_rnn import outputs  # pylint: disable=g-import-not-at-top
-from note_rnn import tune_parsing  # pylint: disable=g-import-not-at-top
+from note_rnn.corpus import corpus_build as corpus  # pylint: disable=g-import-not-at-top
+from note_rnn.corpus import corpus_sources  # pylint: disable=g-import-not-at-top
+from note_rnn.data import dataset_runner  # pylint: disable=g-import-not-at-top
+from note_rnn.runtime import outputs  # pylint: disable=g-import-not-at-top
+from note_rnn.data import tune_parsing  # pylint: disable=g-import-not-at-top
 
 TOOL = 'note_rnn_build_corpus'
 # Exit status for unusable flags, a missing music21 or no melody.

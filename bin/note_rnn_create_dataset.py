@@ -60,11 +60,11 @@ import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 
-from note_rnn import dataset_runner  # pylint: disable=g-import-not-at-top
-from note_rnn import example_layouts  # pylint: disable=g-import-not-at-top
-from note_rnn import melody_pipeline  # pylint: disable=g-import-not-at-top
-from note_rnn import outputs  # pylint: disable=g-import-not-at-top
-from note_rnn import source_files  # pylint: disable=g-import-not-at-top
+from note_rnn.data import dataset_runner  # pylint: disable=g-import-not-at-top
+from note_rnn.data import example_layouts  # pylint: disable=g-import-not-at-top
+from note_rnn.data import melody_pipeline  # pylint: disable=g-import-not-at-top
+from note_rnn.runtime import outputs  # pylint: disable=g-import-not-at-top
+from note_rnn.data import source_files  # pylint: disable=g-import-not-at-top
 
 TOOL = 'note_rnn_create_dataset'
 EXIT_USAGE = script_setup.EXIT_USAGE

@@ -17,14 +17,14 @@ import pytest
 import tensorflow as tf
 
 import output_checks_testing
-from note_rnn import dataset_runner
+from note_rnn.data import dataset_runner
 from note_rnn import encoding
-from note_rnn import melody_pipeline as mp
-from note_rnn import melody_pipeline_test as mp_test
-from note_rnn import outputs
-from note_rnn import source_files
-from note_rnn import source_files_test as sf_test
-from note_rnn import sequence_example_io as sio
+from note_rnn.data import melody_pipeline as mp
+from note_rnn.data import melody_pipeline_test as mp_test
+from note_rnn.runtime import outputs
+from note_rnn.data import source_files
+from note_rnn.data import source_files_test as sf_test
+from note_rnn.data import sequence_example_io as sio
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_create_dataset.py'
 REPO_ROOT = SCRIPT.parent.parent

@@ -37,7 +37,7 @@ from absl import flags
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from note_rnn import encoding
-from note_rnn import outputs
+from note_rnn.runtime import outputs
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_list(
@@ -91,8 +91,8 @@ def compare_collections(named_paths, named_files, batch_size=128):
     order given.
   """
   # Imported here: --help need not load TensorFlow.
-  from note_rnn import model as model_lib  # pylint: disable=g-import-not-at-top
-  from note_rnn import training  # pylint: disable=g-import-not-at-top
+  from note_rnn.model import note_rnn_model as model_lib  # pylint: disable=g-import-not-at-top
+  from note_rnn.training import training  # pylint: disable=g-import-not-at-top
   results = {collection: {} for collection, _ in named_files}
   for name, path in named_paths:
     model = model_lib.NoteRNN.load(path or None)

@@ -11,9 +11,9 @@ import pytest
 
 import output_checks_testing
 import script_testing
-from note_rnn import hparams as hparams_lib
-from note_rnn import model as model_lib
-from note_rnn import sequence_example_io
+from note_rnn.model import hparams as hparams_lib
+from note_rnn.model import note_rnn_model as model_lib
+from note_rnn.data import sequence_example_io
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_evaluate.py'
 

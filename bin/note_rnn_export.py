@@ -23,7 +23,7 @@ from absl import app
 from absl import flags
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from note_rnn import outputs
+from note_rnn.runtime import outputs
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_string('checkpoint', None, 'Note RNN to read.')
@@ -42,7 +42,7 @@ USAGE_ERRORS = (FileNotFoundError, ValueError)
 def export(checkpoint, output_dir, metadata_files=(), note=''):
   """Loads `checkpoint`, saves it to `output_dir`; returns the metadata."""
   # Imported here: --help need not load TensorFlow.
-  from note_rnn import model as model_lib  # pylint: disable=g-import-not-at-top
+  from note_rnn.model import note_rnn_model as model_lib  # pylint: disable=g-import-not-at-top
   model = model_lib.NoteRNN.load(checkpoint)
   metadata = dict(model.metadata or {})
   # The format and the file's name only: no machine path goes into a model.

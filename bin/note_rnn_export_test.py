@@ -13,7 +13,7 @@ import tensorflow as tf
 
 import output_checks_testing
 import script_testing
-from note_rnn import model as model_lib
+from note_rnn.model import note_rnn_model as model_lib
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_export.py'
 

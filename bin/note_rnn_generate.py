@@ -25,10 +25,10 @@ from absl import app
 from absl import flags
 
 from note_rnn import audio
-from note_rnn import checkpoint_import
+from note_rnn.model import checkpoint_import
 from note_rnn import encoding
 from note_rnn import generation
-from note_rnn import outputs
+from note_rnn.runtime import outputs
 # pylint: enable=g-import-not-at-top
 
 TOOL = 'note_rnn_generate'

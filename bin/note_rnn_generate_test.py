@@ -13,10 +13,10 @@ import pytest
 import output_checks_testing
 import script_testing
 from note_rnn import audio
-from note_rnn import checkpoint_import
+from note_rnn.model import checkpoint_import
 from note_rnn import encoding
-from note_rnn import hparams as hparams_lib
-from note_rnn import model as model_lib
+from note_rnn.model import hparams as hparams_lib
+from note_rnn.model import note_rnn_model as model_lib
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_generate.py'
 REPO_ROOT = SCRIPT.parent.parent

@@ -31,10 +31,10 @@ import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import flags
 from absl import logging
 
-from note_rnn import checkpoint_import
-from note_rnn import hparams as hparams_lib
-from note_rnn import outputs
-from note_rnn import training
+from note_rnn.model import checkpoint_import
+from note_rnn.model import hparams as hparams_lib
+from note_rnn.runtime import outputs
+from note_rnn.training import training
 # pylint: enable=g-import-not-at-top
 
 EXIT_USAGE = script_setup.EXIT_USAGE

@@ -33,8 +33,8 @@ import numpy as np
 
 from note_rnn import audio
 from note_rnn import encoding
-from note_rnn import outputs
-from rl_tuner import train_run
+from note_rnn.runtime import outputs
+from rl_tuner.experiments import train_run
 
 FLAGS = flags.FLAGS
 

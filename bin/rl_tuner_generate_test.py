@@ -23,9 +23,9 @@ import script_testing
 from note_rnn import audio
 from note_rnn import encoding
 from note_rnn import generation
-from note_rnn import outputs
-from note_rnn import hparams as note_rnn_hparams_lib
-from note_rnn import model as note_rnn_model
+from note_rnn.runtime import outputs
+from note_rnn.model import hparams as note_rnn_hparams_lib
+from note_rnn.model import note_rnn_model
 from rl_tuner import rl_tuner as rl_tuner_lib
 
 BIN = pathlib.Path(__file__).resolve().parent

@@ -22,9 +22,9 @@ from absl import flags
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from note_rnn import audio
-from note_rnn import outputs
-from rl_tuner import report_page
-from rl_tuner import sample_media
+from note_rnn.runtime import outputs
+from rl_tuner.reports import report_page
+from rl_tuner.reports import sample_media
 
 TOOL = 'rl_tuner_report'
 

@@ -30,8 +30,8 @@ from absl import app
 from absl import flags
 
 from note_rnn import audio
-from rl_tuner import reproduction
-from rl_tuner import train_run
+from rl_tuner.experiments import reproduction
+from rl_tuner.experiments import train_run
 
 flags.DEFINE_string('output_dir', None, 'Where every run and output goes.')
 flags.DEFINE_string('note_rnn_checkpoint_file', '',
@@ -113,7 +113,7 @@ def main(argv):
     seeds = reproduction.check_arguments(algorithms, FLAGS.num_compositions,
                                          *given)
     if FLAGS.ray:
-      from rl_tuner import sweep_ray  # pylint: disable=g-import-not-at-top
+      from rl_tuner.experiments import sweep_ray  # pylint: disable=g-import-not-at-top
       sweep_ray.train_reproduction_runs(
           algorithms, FLAGS.output_dir, FLAGS.configs_dir,
           overrides_from_flags(), seeds=seeds)

@@ -4,8 +4,8 @@ import pathlib
 import subprocess
 import sys
 
-from note_rnn import hparams as hparams_lib
-from note_rnn import model as model_lib
+from note_rnn.model import hparams as hparams_lib
+from note_rnn.model import note_rnn_model as model_lib
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'rl_tuner_reproduce.py'
 

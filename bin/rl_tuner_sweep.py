@@ -34,9 +34,9 @@ import script_setup  # First: quiet start-up, repository on sys.path.
 from absl import app
 from absl import flags
 
-from rl_tuner import reward_api
-from rl_tuner import settings as settings_lib
-from rl_tuner import sweep
+from rl_tuner.rewards import reward_api
+from rl_tuner.run import settings as settings_lib
+from rl_tuner.experiments import sweep
 
 TOOL = 'rl_tuner_sweep'
 # Exit status when some trials failed (the others completed) / when the
@@ -97,7 +97,7 @@ def main(argv):
       raise settings_lib.UsageError(f'--{name} cannot be '
                                     f'{FLAGS[name].value}')
   base = settings_lib.from_flags(FLAGS)
-  from rl_tuner import sweep_ray  # pylint: disable=g-import-not-at-top
+  from rl_tuner.experiments import sweep_ray  # pylint: disable=g-import-not-at-top
   record = sweep_ray.run_sweep(
       base, axes_from_flags(), FLAGS.output_dir,
       cpus_per_trial=FLAGS.cpus_per_trial,

@@ -20,10 +20,10 @@ from absl import flags
 from absl.testing import flagsaver
 
 import script_testing
-from note_rnn import hparams as note_rnn_hparams_lib
-from note_rnn import model as note_rnn_model
-from rl_tuner import checkpointer
-from rl_tuner import sweep
+from note_rnn.model import hparams as note_rnn_hparams_lib
+from note_rnn.model import note_rnn_model
+from rl_tuner.run import checkpointer
+from rl_tuner.experiments import sweep
 
 ray = pytest.importorskip('ray', reason="Ray is an extra: pip install -e "
                           "'.[sweep]'")
@@ -227,8 +227,8 @@ def test_reproduction_runs_train_on_ray_and_are_then_complete(
     local_ray, workdir):
   del local_ray
   # pylint: disable=g-import-not-at-top
-  from rl_tuner import reproduction
-  from rl_tuner import sweep_ray
+  from rl_tuner.experiments import reproduction
+  from rl_tuner.experiments import sweep_ray
   # pylint: enable=g-import-not-at-top
   configs = SCRIPT.parent.parent / 'configs'
   out = workdir / 'paper'

@@ -19,8 +19,8 @@ import pytest
 
 from note_rnn import audio
 from note_rnn import encoding
-from note_rnn import hparams as note_rnn_hparams_lib
-from note_rnn import model as note_rnn_model
+from note_rnn.model import hparams as note_rnn_hparams_lib
+from note_rnn.model import note_rnn_model
 from rl_tuner import rl_tuner as rl_tuner_lib
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'rl_tuner_train.py'

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from note_rnn import hparams as note_rnn_hparams_lib
-from note_rnn import model as note_rnn_model
+from note_rnn.model import hparams as note_rnn_hparams_lib
+from note_rnn.model import note_rnn_model
 
 BIN = pathlib.Path(__file__).resolve().parent
 TOOLS = sorted(p.stem for p in BIN.glob('*.py')

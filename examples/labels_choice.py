@@ -34,10 +34,10 @@ sys.path.insert(0, os.path.join(ROOT, 'bin'))
 import script_setup  # First: quiet TensorFlow start-up.
 from note_rnn import encoding
 from note_rnn import generation
-from note_rnn import outputs
+from note_rnn.runtime import outputs
 from rl_tuner import rl_tuner_eval_metrics as metrics
-from rl_tuner import settings as settings_lib
-from rl_tuner import train_run
+from rl_tuner.run import settings as settings_lib
+from rl_tuner.experiments import train_run
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS

@@ -14,11 +14,11 @@ warnings.filterwarnings('ignore', message="Couldn't find ffmpeg",
                         category=RuntimeWarning)
 
 _EXPORTS = {
-    'NoteRNN': 'note_rnn.model',
-    'CheckpointError': 'note_rnn.checkpoint_import',
-    'NoteRNNHParams': 'note_rnn.hparams',
-    'default_hparams': 'note_rnn.hparams',
-    'basic_rnn_hparams': 'note_rnn.hparams',
+    'NoteRNN': 'note_rnn.model.note_rnn_model',
+    'CheckpointError': 'note_rnn.model.checkpoint_import',
+    'NoteRNNHParams': 'note_rnn.model.hparams',
+    'default_hparams': 'note_rnn.model.hparams',
+    'basic_rnn_hparams': 'note_rnn.model.hparams',
 }
 
 

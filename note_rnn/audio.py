@@ -29,7 +29,7 @@ import wave
 import numpy as np
 
 from note_rnn import encoding
-from note_rnn import outputs
+from note_rnn.runtime import outputs
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from note_rnn import outputs
+from note_rnn.runtime import outputs
 
 # Number of classes: 2 special events + 36 pitches.
 NUM_CLASSES = 38

@@ -14,7 +14,7 @@ import numpy as np
 
 from note_rnn import audio
 from note_rnn import encoding
-from note_rnn import melody_pipeline
+from note_rnn.data import melody_pipeline
 # Matplotlib and the model (with TensorFlow) are imported by the functions
 # that use them: --help of the tools that read the defaults here loads
 # neither.
@@ -273,7 +273,7 @@ def generate(checkpoint, output_dir, num_outputs, num_steps=DEFAULT_NUM_STEPS,
     note_rnn.CheckpointError: unreadable checkpoint.
     encoding.MidiReadError, GenerationError: bad primer or arguments.
   """
-  from note_rnn import model as model_lib  # pylint: disable=g-import-not-at-top
+  from note_rnn.model import note_rnn_model as model_lib  # pylint: disable=g-import-not-at-top
   model = model_lib.NoteRNN.load(checkpoint or None)
   primer = primer_classes_from_midi(primer_midi) if primer_midi else None
   classes = sample_melodies(model, num_outputs, num_steps, primer=primer,

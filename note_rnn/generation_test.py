@@ -7,8 +7,8 @@ import pytest
 
 from note_rnn import encoding
 from note_rnn import generation
-from note_rnn import hparams as hparams_lib
-from note_rnn import model as model_lib
+from note_rnn.model import hparams as hparams_lib
+from note_rnn.model import note_rnn_model as model_lib
 
 TESTDATA_DIR = pathlib.Path(__file__).resolve().parent.parent / 'testdata'
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'

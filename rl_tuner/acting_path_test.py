@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rl_tuner import dqn_hparams as dqn_hparams_lib
+from rl_tuner.agents.dqn import dqn_hparams as dqn_hparams_lib
 from rl_tuner import rl_tuner as rl_tuner_lib
 
 STEPS = 1000

@@ -22,7 +22,7 @@ import matplotlib
 import matplotlib.pyplot as plt  # pylint: disable=unused-import
 import tensorflow as tf
 
-from note_rnn import model as note_rnn_model
+from note_rnn.model import note_rnn_model
 from rl_tuner import rl_tuner
 
 matplotlib.use('Agg')

@@ -32,14 +32,14 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from note_rnn import checkpoint_import
+from note_rnn.model import checkpoint_import
 from note_rnn import encoding
-from note_rnn import melody_pipeline
-from note_rnn import model as note_rnn_model
-from note_rnn import sequence_example_io
-from rl_tuner import not_applicable
-from rl_tuner import policy
-from rl_tuner import priming
+from note_rnn.data import melody_pipeline
+from note_rnn.model import note_rnn_model
+from note_rnn.data import sequence_example_io
+from rl_tuner.magenta import not_applicable
+from rl_tuner.agents import exploration as policy
+from rl_tuner.env import priming
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 
 from note_rnn import encoding
-from note_rnn import hparams as note_rnn_hparams_lib
-from note_rnn import model as note_rnn_model
-from note_rnn import sequence_example_io
+from note_rnn.model import hparams as note_rnn_hparams_lib
+from note_rnn.model import note_rnn_model
+from note_rnn.data import sequence_example_io
 from rl_tuner import note_rnn_loader
 from rl_tuner import rl_tuner as rl_tuner_lib
 

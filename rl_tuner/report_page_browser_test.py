@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from note_rnn import audio
-from note_rnn import hparams as note_rnn_hparams_lib
-from rl_tuner import settings as settings_lib
+from note_rnn.model import hparams as note_rnn_hparams_lib
+from rl_tuner.run import settings as settings_lib
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = REPO / 'docs' / 'results'
@@ -74,8 +74,8 @@ def browser():
 def run_dir(tmp_path_factory):
   """A finished small training run (train_run.run, as the CLI calls it)."""
   # pylint: disable=g-import-not-at-top
-  from note_rnn import model as note_rnn_model
-  from rl_tuner import train_run
+  from note_rnn.model import note_rnn_model
+  from rl_tuner.experiments import train_run
   # pylint: enable=g-import-not-at-top
   work = tmp_path_factory.mktemp('browser_run')
   checkpoint = str(work / 'tiny_note_rnn')

@@ -29,23 +29,23 @@ import tensorflow as tf
 
 from note_rnn import audio
 from note_rnn import encoding
-from note_rnn import hparams as note_rnn_hparams_lib
-from note_rnn import lstm_cell
-from note_rnn import model as note_rnn_model
-from rl_tuner import checkpointer
-from rl_tuner import dqn
-from rl_tuner import melody_env
-from rl_tuner import plots
-from rl_tuner import policy
-from rl_tuner import priming
-from rl_tuner import replay_buffer
-from rl_tuner import reward_history
-from rl_tuner import rl_tuner_compat
+from note_rnn.model import hparams as note_rnn_hparams_lib
+from note_rnn.model import lstm_cell
+from note_rnn.model import note_rnn_model
+from rl_tuner.run import checkpointer
+from rl_tuner.agents.dqn import dqn
+from rl_tuner.env import melody_env
+from rl_tuner.reports import plots
+from rl_tuner.agents import exploration as policy
+from rl_tuner.env import priming
+from rl_tuner.replay import replay_buffer
+from rl_tuner.run import reward_history
+from rl_tuner.magenta import reward_methods as rl_tuner_compat
 from rl_tuner import rl_tuner_eval_metrics
-from rl_tuner import rl_tuner_outputs
+from rl_tuner.magenta import output_methods as rl_tuner_outputs
 from rl_tuner import rl_tuner_ops
-from rl_tuner import rollout
-from rl_tuner import settings as settings_lib
+from rl_tuner.evaluation import rollout
+from rl_tuner.run import settings as settings_lib
 
 logger = logging.getLogger(__name__)
 

@@ -51,12 +51,12 @@ import warnings
 
 import numpy as np
 
-from rl_tuner import melody_env
-from rl_tuner import not_applicable
-from rl_tuner import rewards
-from rl_tuner import rewards_batch
+from rl_tuner.env import melody_env
+from rl_tuner.magenta import not_applicable
+from rl_tuner.testing import reference_rewards as rewards
+from rl_tuner.music import melody_features as rewards_batch
 from rl_tuner import rl_tuner_ops as ops
-from rl_tuner.composition import Composition
+from rl_tuner.testing.composition import Composition
 
 AUTOCORRELATION_KEYS = tuple(f'autocorrelation{lag}'
                              for lag in rewards.AUTOCORRELATION_LAGS)

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from rl_tuner import rewards
+from rl_tuner.testing import reference_rewards as rewards
 from rl_tuner import rl_tuner_eval_metrics as metrics
-from rl_tuner import synthetic_compositions
+from rl_tuner.testing import synthetic_compositions
 
 # The count the original got wrong (defect 3).
 IN_KEY_KEY = 'num_in_key_preferred_intervals'

@@ -17,9 +17,9 @@ import os
 import numpy as np
 
 from note_rnn import encoding
-from note_rnn import hparams as note_rnn_hparams
-from rl_tuner import dqn_hparams
-from rl_tuner import not_applicable
+from note_rnn.model import hparams as note_rnn_hparams
+from rl_tuner.agents.dqn import dqn_hparams
+from rl_tuner.magenta import not_applicable
 
 NotApplicableError = not_applicable.NotApplicableError
 
@@ -311,7 +311,7 @@ def sample_softmax(softmax_vect, rng=None):
   Returns:
     int class index.
   """
-  from rl_tuner import policy  # pylint: disable=g-import-not-at-top
+  from rl_tuner.agents import exploration as policy  # pylint: disable=g-import-not-at-top
   rng = rng if rng is not None else np.random.default_rng()
   probabilities = np.asarray(softmax_vect, np.float64).reshape(1, -1)
   return int(policy.sample_classes(probabilities, rng)[0])

@@ -6,7 +6,7 @@ Tiny random networks (see rl_tuner_test); the behaviour, not the music.
 import numpy as np
 import pytest
 
-from rl_tuner import rewards
+from rl_tuner.testing import reference_rewards as rewards
 from rl_tuner import rl_tuner as rl_tuner_lib
 from rl_tuner.rl_tuner_test import _dqn
 from rl_tuner.rl_tuner_test import make_tuner

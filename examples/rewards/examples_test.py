@@ -7,7 +7,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from rl_tuner import rewards
+from rl_tuner.testing import reference_rewards as rewards
 
 import tune_examples  # pylint: disable=g-bad-import-order
 

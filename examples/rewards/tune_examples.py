@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from note_rnn import encoding
 from note_rnn import generation
-from rl_tuner import reward_api
+from rl_tuner.rewards import reward_api
 from rl_tuner import rl_tuner as rl_tuner_lib
 # pylint: enable=g-import-not-at-top,wrong-import-position
 

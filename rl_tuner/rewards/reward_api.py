@@ -1,0 +1,437 @@
+"""Rewards users write: the interface, a registry, loading and weighting.
+
+A reward is a named function of the B melodies in progress and the notes
+about to be played:
+
+    def chord_tones(state, actions):
+      '''+1 for a chord tone on a strong beat.'''
+      ...
+      return values            # float [B]
+
+`state` is the `melody_env.MelodyEnv` before the actions (read it, do not
+change it): `state.notes` int [B, t], `state.beat`, `state.previous` [B],
+`state.last_pitch` [B], `state.config` (key, tonic, labels),
+`state.num_notes_in_melody`, `state.batch_size`, and the shared features
+`state.interval(actions)`, `state.repeats_excessively(actions)`,
+`state.motif_unique_notes(actions)`, ... . `actions` is int [B] of classes
+(0 hold, 1 rest, 2 + MIDI pitch - 48).
+
+A reward that keeps state of its own (as the leap rule keeps the pending
+leap) is a class: every environment makes its own instance, calls
+`reset(batch_size)` when its melodies start over and then calls the instance
+once per step. Keyword options given on the command line
+(`--reward_option=NAME.key=value`) are passed to the class as strings.
+
+Rewards come from Python (`RLTuner(rewards=[fn])`, `register`) or from the
+command line (`--reward=my_rewards.py:chord_tones`, `module:function`, or a
+registered name), and are weighted by name (`--reward_weights=key=1,
+chord_tones=2`). Every term of a run is recorded separately.
+"""
+
+import dataclasses
+import importlib
+import importlib.util
+import os
+import re
+import sys
+from typing import Callable, Dict, NamedTuple, Optional, Tuple
+
+import numpy as np
+
+from rl_tuner.rewards import builtin_rewards
+
+NOTE_RNN = builtin_rewards.NOTE_RNN
+MODES = builtin_rewards.MODES
+REWARD_MODES = tuple(MODES)
+# Modes without music-theory rules, for the user's own rewards.
+CUSTOM_MODES = ('custom', 'custom_only')
+_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+
+
+class RewardError(ValueError):
+  """A reward that cannot be found, loaded, combined or trusted."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Reward:
+  """A named reward.
+
+  Attributes:
+    name: how histories, TensorBoard and weights call it.
+    make: returns the callable one environment uses, (state, actions) ->
+      float [B]; a fresh instance for a stateful reward.
+    checked: whether each output is checked (shape [B], finite numbers);
+      the built-in rules are trusted.
+  """
+  name: str
+  make: Callable[[], Callable]
+  checked: bool = True
+
+
+_REGISTRY: Dict[str, Reward] = {}
+
+
+def snake_case(name):
+  return re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower()
+
+
+def as_reward(obj, name=None, options=None):
+  """A `Reward` from a function, a class (stateful) or a `Reward`.
+
+  Args:
+    obj: the reward.
+    name: its name (default: the object's `name` attribute, else the
+      function's name, else the class name in snake_case).
+    options: dict of keyword arguments for a class's constructor.
+
+  Raises:
+    RewardError: not callable, a bad name, or options for a function.
+  """
+  if isinstance(obj, Reward):
+    if options:
+      raise RewardError(f'reward {obj.name!r} takes no options')
+    return obj if name is None else dataclasses.replace(obj, name=name)
+  if not callable(obj):
+    raise RewardError(f'reward {name or obj!r} is not callable: a reward is '
+                      'a function (state, actions) -> float [B] or a class')
+  if isinstance(obj, type):
+    default = getattr(obj, 'name', None)
+    if not isinstance(default, str):
+      default = snake_case(obj.__name__)
+    kwargs = dict(options or {})
+
+    def make():
+      try:
+        return obj(**kwargs)
+      except TypeError as e:
+        raise RewardError(f'reward {name or default!r}: cannot build '
+                          f'{obj.__name__} with options {kwargs}: {e}') from e
+    reward = Reward(name or default, make)
+  else:
+    if options:
+      raise RewardError(f'reward {name or obj.__name__!r} is a function; '
+                        'only a class takes options')
+    default = getattr(obj, 'name', None)
+    if not isinstance(default, str):
+      default = getattr(obj, '__name__', type(obj).__name__)
+    reward = Reward(name or default, lambda: obj)
+  if not _NAME_RE.match(reward.name):
+    raise RewardError(f'reward name {reward.name!r} must be a Python '
+                      'identifier (letters, digits, _)')
+  return reward
+
+
+def register(obj=None, *, name=None, replace=False):
+  """Registers a reward by name; usable as a decorator.
+
+      @register
+      def chord_tones(state, actions): ...
+
+  Raises:
+    RewardError: the name is taken (unless replace) or reserved.
+  """
+  def add(target):
+    reward = as_reward(target, name)
+    if reward.name == NOTE_RNN:
+      raise RewardError(f'{NOTE_RNN!r} is reserved for log p(a|s)')
+    if reward.name in _REGISTRY and not replace:
+      raise RewardError(f'a reward named {reward.name!r} is already '
+                        'registered; pass replace=True to replace it')
+    _REGISTRY[reward.name] = reward
+    return target
+  return add if obj is None else add(obj)
+
+
+for _name, _rule in builtin_rewards.RULES.items():
+  _REGISTRY[_name] = Reward(_name, lambda rule=_rule: rule, checked=False)
+
+
+def registered_names():
+  """Every registered reward name, sorted."""
+  return sorted(_REGISTRY)
+
+
+def get(name):
+  """The registered reward `name`; an unknown name lists the valid ones."""
+  if name not in _REGISTRY:
+    raise RewardError(f'unknown reward {name!r}; registered rewards: '
+                      f'{", ".join(registered_names())}; or give '
+                      'path/to/file.py:function or package.module:function')
+  return _REGISTRY[name]
+
+
+def _load_file(path):
+  if not os.path.isfile(path):
+    raise RewardError(f'reward file not found: {path}')
+  module_name = '_rl_tuner_user_rewards_' + re.sub(
+      r'\W', '_', os.path.abspath(path))
+  if module_name in sys.modules:
+    return sys.modules[module_name]
+  spec = importlib.util.spec_from_file_location(module_name, path)
+  module = importlib.util.module_from_spec(spec)
+  sys.modules[module_name] = module
+  try:
+    spec.loader.exec_module(module)
+  except Exception as e:  # pylint: disable=broad-except
+    del sys.modules[module_name]
+    raise RewardError(f'cannot load reward file {path}: '
+                      f'{type(e).__name__}: {e}') from e
+  return module
+
+
+def load(spec, options=None):
+  """The reward a command-line spec names.
+
+  Args:
+    spec: a registered name ('key'), 'path/to/file.py:name' or
+      'package.module:name'.
+    options: keyword options for a class reward.
+
+  Returns:
+    Reward, named by the object's name.
+
+  Raises:
+    RewardError: naming the spec and the problem.
+  """
+  spec = spec.strip()
+  if ':' not in spec:
+    reward = get(spec)
+    if options:
+      raise RewardError(f'registered reward {reward.name!r} takes no '
+                        'options; load its class from a file or module')
+    return reward
+  source, _, attribute = spec.rpartition(':')
+  if source.endswith('.py') or os.sep in source or '/' in source:
+    module = _load_file(source)
+  else:
+    try:
+      module = importlib.import_module(source)
+    except ImportError as e:
+      raise RewardError(f'cannot import reward module {source!r} '
+                        f'(from --reward={spec}): {e}') from e
+  if not hasattr(module, attribute):
+    found = sorted(n for n in vars(module) if not n.startswith('_') and
+                   callable(getattr(module, n)))
+    raise RewardError(f'{source} has no reward {attribute!r}; callables '
+                      f'there: {", ".join(found) or "none"}')
+  return as_reward(getattr(module, attribute), options=options)
+
+
+def parse_weights(text):
+  """'key=1,chord_tones=2.5' -> {'key': 1.0, 'chord_tones': 2.5}."""
+  weights = {}
+  for item in (text or '').split(','):
+    item = item.strip()
+    if not item:
+      continue
+    name, sep, value = item.partition('=')
+    name = name.strip()
+    try:
+      if not sep or not name:
+        raise ValueError
+      weights[name] = float(value)
+    except ValueError:
+      raise RewardError(f'bad reward weight {item!r}; expected name=number, '
+                        'e.g. key=1,chord_tones=2') from None
+    if not np.isfinite(weights[name]):
+      raise RewardError(f'reward weight {item!r} is not finite')
+  return weights
+
+
+def parse_options(items):
+  """['chord_tones.progression=C G'] -> {'chord_tones': {'progression': ..}}."""
+  options = {}
+  for item in items or ():
+    target, sep, value = item.partition('=')
+    reward, dot, key = target.strip().partition('.')
+    if not sep or not dot or not reward or not key:
+      raise RewardError(f'bad reward option {item!r}; expected '
+                        'reward_name.option=value')
+    options.setdefault(reward, {})[key] = value
+  return options
+
+
+class StepRewards(NamedTuple):
+  """The rewards of one step of B melodies (float64 arrays [B]).
+
+  Attributes:
+    total: the reward of each transition.
+    note_rnn: log p(a|s) under the Reward RNN (recorded in every mode,
+      whether or not the total includes it; 0 without Reward RNN logits).
+    music_theory: reward_scaler times the weighted sum of the other terms
+      (the original's music-theory part).
+    terms: float64 [T, B], each term of `RewardSet.term_names` as it enters
+      the total before the reward_scaler (weighted; log p weighted too).
+  """
+  total: np.ndarray
+  note_rnn: np.ndarray
+  music_theory: np.ndarray
+  terms: np.ndarray
+
+
+def check_output(name, value, batch_size):
+  """float64 [B] from a reward's output; RewardError if it is unusable."""
+  try:
+    if value is None or isinstance(value, (str, bytes)):
+      raise TypeError
+    array = np.asarray(value, dtype=np.float64)
+  except (TypeError, ValueError):
+    raise RewardError(f'reward {name!r} returned {type(value).__name__} '
+                      f'{str(value)[:60]!r}, not numbers') from None
+  if array.shape != (batch_size,):
+    raise RewardError(f'reward {name!r} returned shape {array.shape}; '
+                      f'expected ({batch_size},): one value per melody')
+  if not np.isfinite(array).all():
+    bad = np.flatnonzero(~np.isfinite(array))
+    raise RewardError(f'reward {name!r} returned NaN or infinity for '
+                      f'melodies {bad[:5].tolist()}')
+  return array
+
+
+@dataclasses.dataclass(frozen=True)
+class RewardSet:
+  """The rewards of a run: named, weighted terms and the reward_scaler.
+
+  total = note_rnn_weight * log p(a|s)  (when 'note_rnn' is a term)
+          + reward_scaler * sum_i weight_i * reward_i  (in term order)
+
+  With every weight 1 the values equal the original's modes exactly.
+
+  Attributes:
+    mode: the reward mode the built-in terms come from.
+    terms: ((name, weight, Reward or None for log p), ...).
+    reward_scaler: multiplier of every term but log p.
+  """
+  mode: str
+  terms: Tuple[Tuple[str, float, Optional[Reward]], ...]
+  reward_scaler: float = 1.0
+
+  @property
+  def term_names(self):
+    return tuple(name for name, _, _ in self.terms)
+
+  @property
+  def includes_note_rnn(self):
+    return NOTE_RNN in self.term_names
+
+  def bind(self):
+    """The callables one environment evaluates (fresh stateful rewards)."""
+    return BoundRewards(self)
+
+
+def check_mode(mode):
+  """Raises RewardError listing the valid modes for an unknown one."""
+  if mode not in MODES:
+    raise RewardError(f'unknown reward_mode {mode!r}; valid modes: '
+                      f'{", ".join(REWARD_MODES)}')
+
+
+def reward_set(mode='music_theory_all', extra=(), weights=None,
+               reward_scaler=1.0):
+  """Builds a run's RewardSet.
+
+  Args:
+    mode: one of REWARD_MODES.
+    extra: more rewards (Reward, function, class or spec string), added
+      after the mode's terms.
+    weights: dict name -> weight for any term (default 1).
+    reward_scaler: multiplier of every term but log p.
+
+  Raises:
+    RewardError: unknown mode or weight name, clashing names.
+  """
+  check_mode(mode)
+  terms = [(name, weight, None if name == NOTE_RNN else get(name))
+           for name, weight in MODES[mode]]
+  for item in extra or ():
+    reward = load(item) if isinstance(item, str) else as_reward(item)
+    if reward.name in (name for name, _, _ in terms):
+      raise RewardError(f'two rewards are named {reward.name!r}; rename one')
+    terms.append((reward.name, 1.0, reward))
+  weights = dict(weights or {})
+  names = [name for name, _, _ in terms]
+  unknown = sorted(set(weights) - set(names))
+  if unknown:
+    raise RewardError(f'--reward_weights names {unknown}, not rewards of '
+                      f'this run; its rewards: {", ".join(names)}')
+  terms = tuple((name, float(weights.get(name, weight)), reward)
+                for name, weight, reward in terms)
+  if not terms:
+    raise RewardError(f'reward_mode {mode!r} needs at least one --reward')
+  return RewardSet(mode, terms, float(reward_scaler))
+
+
+class BoundRewards:
+  """A RewardSet's callables for one environment, and their evaluation."""
+
+  def __init__(self, rewards):
+    self.reward_set = rewards
+    self._note_rnn_weight = None
+    self._terms = []
+    for index, (name, weight, reward) in enumerate(rewards.terms):
+      if reward is None:
+        self._note_rnn_weight = weight
+        self._note_rnn_index = index
+      else:
+        self._terms.append((index, name, weight, reward.make(),
+                            reward.checked))
+    self._scaler = rewards.reward_scaler
+
+  def reset(self, batch_size):
+    """Tells stateful rewards their melodies start over."""
+    for _, _, _, fn, _ in self._terms:
+      reset = getattr(fn, 'reset', None)
+      if reset is not None:
+        reset(batch_size)
+
+  def evaluate(self, state, actions, log_probs=None):
+    """The StepRewards of `actions` int [B] in `state` (a MelodyEnv).
+
+    Args:
+      log_probs: float64 [B, 38] Reward RNN log-probabilities, or None.
+    """
+    batch = len(actions)
+    terms = np.zeros((len(self.reward_set.terms), batch))
+    if log_probs is None:
+      note_rnn = np.zeros(batch)
+    else:
+      note_rnn = log_probs[np.arange(batch), actions]
+    rules = 0.0
+    for index, name, weight, fn, checked in self._terms:
+      value = fn(state, actions)
+      if checked:
+        value = check_output(name, value, batch)
+      if weight != 1.0:
+        value = value * weight
+      terms[index] = value
+      rules = rules + value
+    if not self._terms:
+      rules = np.zeros(batch)
+    music_theory = rules * self._scaler
+    if self._note_rnn_weight is None:
+      total = music_theory
+    else:
+      weighted = (note_rnn if self._note_rnn_weight == 1.0 else
+                  note_rnn * self._note_rnn_weight)
+      terms[self._note_rnn_index] = weighted
+      total = music_theory + weighted
+    return StepRewards(total, note_rnn, music_theory, terms)
+
+
+def probe(rewards, batch_size, config):
+  """Calls every reward once on fresh melodies, before a run writes anything.
+
+  A reward that cannot be built, raises, or returns the wrong shape, NaN or
+  a non-number is reported here as a RewardError naming it.
+  """
+  from rl_tuner.env import melody_env  # pylint: disable=g-import-not-at-top
+  bound = rewards.bind()
+  env = melody_env.MelodyEnv(batch_size, config, bound)
+  actions = np.full(batch_size, config.tonic, np.int64)
+  for _, name, _, fn, _ in bound._terms:  # pylint: disable=protected-access
+    try:
+      value = fn(env, actions)
+    except Exception as e:  # pylint: disable=broad-except
+      raise RewardError(f'reward {name!r} failed on its first call: '
+                        f'{type(e).__name__}: {e}') from e
+    check_output(name, value, batch_size)
