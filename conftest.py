@@ -6,6 +6,7 @@ not in a user's clone. Tests that need it skip with a reason that says so.
 Set RL_TUNER_SHARED_DIR to point elsewhere.
 """
 
+import json
 import os
 import pathlib
 
@@ -37,6 +38,13 @@ def _require(relative):
 def golden_dir():
   """../shared/golden: outputs of the original Magenta code."""
   return _require('golden')
+
+
+@pytest.fixture
+def golden_metrics(golden_dir):
+  """The original code's statistics of fixed compositions (metrics.json)."""
+  with open(golden_dir / 'metrics.json', encoding='utf-8') as f:
+    return json.load(f)
 
 
 @pytest.fixture

@@ -21,11 +21,11 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
+from rl_tuner.experiments import train_run
+from rl_tuner.replay import replay_store
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from rl_tuner.run import checkpointer
-from rl_tuner.replay import replay_store
 from rl_tuner.run import settings as settings_lib
-from rl_tuner.experiments import train_run
 
 settings_lib.define_flags()
 FLAGS = flags.FLAGS

@@ -21,6 +21,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from rl_tuner import rl_tuner_eval_metrics as metrics
+from rl_tuner.testing import reference_statistics
 from rl_tuner.testing import synthetic_compositions
 
 
@@ -60,7 +61,7 @@ def main():
 
   subset = compositions[:args.reference]
   reference, slow_s = _time(
-      lambda: metrics.compute_composition_stats_reference(subset))
+      lambda: reference_statistics.compute_composition_stats_reference(subset))
   slow_rate = len(subset) / slow_s
   print(f'scalar reference: {len(subset)} compositions in {slow_s:.2f} s = '
         f'{slow_rate:,.0f} compositions/s')

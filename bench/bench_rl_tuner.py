@@ -43,10 +43,11 @@ import numpy as np
 import tensorflow as tf
 
 from note_rnn.model import lstm_cell
-from rl_tuner.agents.dqn import dqn
-from rl_tuner.agents.dqn import dqn_hparams
 from rl_tuner import rl_tuner
 from rl_tuner import rl_tuner_eval_metrics
+from rl_tuner.agents.dqn import dqn
+from rl_tuner.agents.dqn import dqn_hparams
+
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_string('checkpoint', '', 'Note RNN checkpoint (default: a '

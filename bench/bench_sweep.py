@@ -27,9 +27,9 @@ from absl import flags
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
+from rl_tuner.experiments import sweep
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from rl_tuner.run import settings as settings_lib
-from rl_tuner.experiments import sweep
 
 settings_lib.define_flags()
 flags.DEFINE_integer('num_trials', 4, 'Runs (seeds 0..N-1) each way.')

@@ -42,8 +42,10 @@ from absl import flags  # pylint: disable=g-import-not-at-top
 from note_rnn.corpus import corpus_build as corpus  # pylint: disable=g-import-not-at-top
 from note_rnn.corpus import corpus_sources  # pylint: disable=g-import-not-at-top
 from note_rnn.data import dataset_runner  # pylint: disable=g-import-not-at-top
-from note_rnn.runtime import outputs  # pylint: disable=g-import-not-at-top
 from note_rnn.data import tune_parsing  # pylint: disable=g-import-not-at-top
+from note_rnn.data import tunes  # pylint: disable=g-import-not-at-top
+from note_rnn.runtime import durations  # pylint: disable=g-import-not-at-top
+from note_rnn.runtime import outputs  # pylint: disable=g-import-not-at-top
 
 TOOL = 'note_rnn_build_corpus'
 # Exit status for unusable flags, a missing music21 or no melody.
@@ -51,7 +53,7 @@ EXIT_USAGE = script_setup.EXIT_USAGE
 # Errors whose message is the user's answer (one line, exit 2); OutputError
 # and Music21NotInstalledError are among them.
 USAGE_ERRORS = (ValueError, FileNotFoundError,
-                corpus_sources.Music21NotInstalledError, outputs.OutputError)
+                tunes.Music21NotInstalledError, outputs.OutputError)
 
 # The importable entry point, re-exported for callers of this script.
 build_corpus_dataset = corpus.build_corpus_dataset
@@ -182,7 +184,8 @@ def _main(argv):
       print(e.stats.summary())
     return _fail(str(e))
   print(stats.summary())
-  print(f'wall time: {corpus.format_duration(time.monotonic() - start)}')
+  print('wall time: '
+        f'{durations.format_duration(time.monotonic() - start)}')
   return 0
 
 

@@ -14,16 +14,16 @@ import sys
 
 from absl import flags
 from absl.testing import flagsaver
-import pytest
-
 import output_checks_testing
+import pytest
 import script_testing
+
 from note_rnn.corpus import corpus_build as corpus
 from note_rnn.corpus import corpus_sources
 from note_rnn.data import dataset_runner
-from note_rnn.runtime import outputs
 from note_rnn.data import sequence_example_io
 from note_rnn.data import tune_parsing
+from note_rnn.runtime import outputs
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_build_corpus.py'
 REPO_ROOT = SCRIPT.parent.parent

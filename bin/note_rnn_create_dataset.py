@@ -63,8 +63,8 @@ from absl import flags  # pylint: disable=g-import-not-at-top
 from note_rnn.data import dataset_runner  # pylint: disable=g-import-not-at-top
 from note_rnn.data import example_layouts  # pylint: disable=g-import-not-at-top
 from note_rnn.data import melody_pipeline  # pylint: disable=g-import-not-at-top
-from note_rnn.runtime import outputs  # pylint: disable=g-import-not-at-top
 from note_rnn.data import source_files  # pylint: disable=g-import-not-at-top
+from note_rnn.runtime import outputs  # pylint: disable=g-import-not-at-top
 
 TOOL = 'note_rnn_create_dataset'
 EXIT_USAGE = script_setup.EXIT_USAGE

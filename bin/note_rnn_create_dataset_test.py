@@ -13,18 +13,18 @@ import sys
 
 from absl import flags
 from absl.testing import flagsaver
+import output_checks_testing
 import pytest
 import tensorflow as tf
 
-import output_checks_testing
-from note_rnn.data import dataset_runner
 from note_rnn import encoding
+from note_rnn.data import dataset_runner
 from note_rnn.data import melody_pipeline as mp
 from note_rnn.data import melody_pipeline_test as mp_test
-from note_rnn.runtime import outputs
+from note_rnn.data import sequence_example_io as sio
 from note_rnn.data import source_files
 from note_rnn.data import source_files_test as sf_test
-from note_rnn.data import sequence_example_io as sio
+from note_rnn.runtime import outputs
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_create_dataset.py'
 REPO_ROOT = SCRIPT.parent.parent
@@ -533,7 +533,7 @@ def test_main_disk_full_leaves_no_partial_dataset(tmp_path, capsys,
       return write_records(path, melodies, *layout)
     monkeypatch.setattr(sio, 'write_sequence_examples', writer)
   else:
-    monkeypatch.setattr(encoding, 'write_file_atomically',
+    monkeypatch.setattr(outputs, 'write_file_atomically',
                         lambda path, data: _fill_the_disk(path))
   # Every file in this process (fast): --num_workers=1 would start one.
   monkeypatch.setattr(

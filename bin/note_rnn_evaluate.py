@@ -32,12 +32,14 @@ import json
 import os
 
 import script_setup  # First: quiet start-up, repository on sys.path.
+
 from absl import app
 from absl import flags
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from note_rnn import encoding
 from note_rnn.runtime import outputs
+from note_rnn.training import evaluate
+
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_list(
@@ -61,131 +63,6 @@ TOOL = 'note_rnn_evaluate'
 # is a ValueError.
 USAGE_ERRORS = (FileNotFoundError, ValueError)
 
-ROWS = (('loss', 'cross-entropy per step (nats)'),
-        ('accuracy', 'next-step accuracy'),
-        ('log_perplexity', 'log-perplexity'),
-        ('mean_log_likelihood_per_step', 'log-likelihood per step'))
-
-
-# Suffix dropped from a file name to name its row.
-TFRECORD_SUFFIX = '.tfrecord'
-
-
-def compare(named_paths, sequence_example_file, batch_size=128):
-  """Scores every model; returns dict name -> training.evaluate result."""
-  results = compare_collections(
-      named_paths, [('', sequence_example_file)], batch_size)
-  return results['']
-
-
-def compare_collections(named_paths, named_files, batch_size=128):
-  """Scores every model on every file, loading each model once.
-
-  Args:
-    named_paths: (model name, checkpoint path; '' = embedded) pairs.
-    named_files: (collection name, TFRecord path) pairs.
-    batch_size: melodies per batch (speed only).
-
-  Returns:
-    {collection: {model: `training.evaluate` result plus 'source'}}, in the
-    order given.
-  """
-  # Imported here: --help need not load TensorFlow.
-  from note_rnn.model import note_rnn_model as model_lib  # pylint: disable=g-import-not-at-top
-  from note_rnn.training import training  # pylint: disable=g-import-not-at-top
-  results = {collection: {} for collection, _ in named_files}
-  for name, path in named_paths:
-    model = model_lib.NoteRNN.load(path or None)
-    for collection, sequence_example_file in named_files:
-      result = training.evaluate(model, sequence_example_file,
-                                 batch_size=batch_size)
-      result['source'] = model.source
-      results[collection][name] = result
-  return results
-
-
-def collection_files(file_specs, collection_pairs):
-  """The files to score, named.
-
-  Args:
-    file_specs: paths and globs; each file is named after its file name
-      without `TFRECORD_SUFFIX`. Globs expand in sorted order.
-    collection_pairs: 'name=path' strings.
-
-  Returns:
-    (name, path) pairs, in the order given, each file once.
-
-  Raises:
-    FileNotFoundError: a missing file, or a glob matching none.
-    ValueError: a malformed pair, or one name for two files.
-  """
-  pairs = []
-  for spec in file_specs:
-    if glob.has_magic(spec):
-      paths = sorted(glob.glob(spec))
-      if not paths:
-        raise FileNotFoundError(
-            f'--sequence_example_file: no file matches {spec}')
-    else:
-      paths = [spec]
-    for path in paths:
-      name = os.path.basename(path)
-      if name.endswith(TFRECORD_SUFFIX):
-        name = name[:-len(TFRECORD_SUFFIX)]
-      pairs.append((name, path))
-  for item in collection_pairs:
-    name, sep, path = item.partition('=')
-    if not sep or not name or not path:
-      raise ValueError(f'--collections takes name=path pairs, got {item!r}')
-    pairs.append((name, path))
-  named = {}
-  for name, path in pairs:
-    if not os.path.isfile(path):
-      raise FileNotFoundError(f'no evaluation file {path}')
-    if name in named and os.path.abspath(named[name]) != os.path.abspath(
-        path):
-      raise ValueError(
-          f'two files named {name!r} ({named[name]}, {path}); name them '
-          'with --collections=name=path')
-    named.setdefault(name, path)
-  return list(named.items())
-
-
-def collections_markdown(results):
-  """One row per collection: melodies, steps, loss and accuracy per model."""
-  models = list(next(iter(results.values())))
-  lines = ['| collection | melodies | steps | ' +
-           ' | '.join(f'{m} nats/step' for m in models) + ' | ' +
-           ' | '.join(f'{m} accuracy' for m in models) + ' |',
-           '|---|---:|---:|' + '---:|' * (2 * len(models))]
-  for collection, by_model in results.items():
-    figures = [by_model[m] for m in models]
-    steps = sorted({f['num_steps'] for f in figures})
-    cells = [collection, str(figures[0]['num_melodies']),
-             ' / '.join(str(n) for n in steps)]
-    cells += [f'{f["loss"]:.4f}' for f in figures]
-    cells += [f'{f["accuracy"]:.4f}' for f in figures]
-    lines.append('| ' + ' | '.join(cells) + ' |')
-  return '\n'.join(lines) + '\n'
-
-
-def markdown(results):
-  """Two tables' worth of rows: training-style and all steps."""
-  names = list(results)
-  lines = ['| metric | ' + ' | '.join(names) + ' |',
-           '|---|' + '---|' * len(names)]
-  for scope, label in ((None, 'as in training'), ('without_skip',
-                                                  'all steps')):
-    for key, title in ROWS:
-      cells = []
-      for name in names:
-        figures = results[name][scope] if scope else results[name]
-        cells.append(f'{figures[key]:.4f}')
-      lines.append(f'| {title} ({label}) | ' + ' | '.join(cells) + ' |')
-  steps = ' | '.join(str(results[n]['num_steps']) for n in names)
-  lines.append(f'| steps scored (as in training) | {steps} |')
-  return '\n'.join(lines) + '\n'
-
 
 def check_output_json(path):
   """Checks that the file `path` can be written; creates nothing.
@@ -201,7 +78,6 @@ def check_output_json(path):
                              'folder')
   except outputs.OutputError as e:
     raise outputs.OutputError(f'--output_json={path}: {e}') from e
-
 
 
 def _main(argv):
@@ -229,14 +105,15 @@ def _main(argv):
             and not glob.has_magic(FLAGS.sequence_example_file[0]))
   if single:
     # One file: the table of every metric, as before.
-    results = compare(pairs, FLAGS.sequence_example_file[0],
-                      FLAGS.batch_size)
-    print(markdown(results))
+    results = evaluate.compare(pairs, FLAGS.sequence_example_file[0],
+                               FLAGS.batch_size)
+    print(evaluate.markdown(results))
   else:
-    named_files = collection_files(FLAGS.sequence_example_file,
-                                   FLAGS.collections)
-    by_collection = compare_collections(pairs, named_files, FLAGS.batch_size)
-    print(collections_markdown(by_collection))
+    named_files = evaluate.collection_files(FLAGS.sequence_example_file,
+                                            FLAGS.collections)
+    by_collection = evaluate.compare_collections(pairs, named_files,
+                                                 FLAGS.batch_size)
+    print(evaluate.collections_markdown(by_collection))
     results = {
         'metric': ('loss: cross-entropy per step (nats) and accuracy: '
                    'next-step accuracy, over the steps counted in training '
@@ -247,10 +124,10 @@ def _main(argv):
         'collections': {
             collection: {'file': path, 'results': by_collection[collection]}
             for collection, path in named_files},
-        'table': collections_markdown(by_collection),
+        'table': evaluate.collections_markdown(by_collection),
     }
   if FLAGS.output_json:
-    encoding.write_file_atomically(
+    outputs.write_file_atomically(
         FLAGS.output_json, json.dumps(results, indent=2, default=str).encode())
   return 0
 

@@ -7,13 +7,13 @@ import sys
 
 from absl import flags
 from absl.testing import flagsaver
-import pytest
-
 import output_checks_testing
+import pytest
 import script_testing
+
+from note_rnn.data import sequence_example_io
 from note_rnn.model import hparams as hparams_lib
 from note_rnn.model import note_rnn_model as model_lib
-from note_rnn.data import sequence_example_io
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_evaluate.py'
 
@@ -88,27 +88,6 @@ def test_per_collection_table_over_globs_and_named_files(tmp_path):
   assert figures['table'] in run.stdout
 
 
-def test_collection_files_names_and_errors(tool, tmp_path):
-  for name in ('x.tfrecord', 'y.tfrecord'):
-    (tmp_path / name).write_bytes(b'')
-  (tmp_path / 'sub').mkdir()
-  (tmp_path / 'sub' / 'x.tfrecord').write_bytes(b'')
-  assert tool.collection_files([f'{tmp_path}/*.tfrecord'], [
-      f'z={tmp_path / "x.tfrecord"}']) == [
-          ('x', str(tmp_path / 'x.tfrecord')),
-          ('y', str(tmp_path / 'y.tfrecord')),
-          ('z', str(tmp_path / 'x.tfrecord'))]
-  with pytest.raises(FileNotFoundError, match='no file matches'):
-    tool.collection_files([f'{tmp_path}/*.none'], [])
-  with pytest.raises(FileNotFoundError, match='no evaluation file'):
-    tool.collection_files([f'{tmp_path}/missing.tfrecord'], [])
-  with pytest.raises(ValueError, match='two files named'):
-    tool.collection_files([str(tmp_path / 'x.tfrecord'),
-                           str(tmp_path / 'sub' / 'x.tfrecord')], [])
-  with pytest.raises(ValueError, match='name=path'):
-    tool.collection_files([], ['nameless'])
-
-
 def test_bad_pair_exits_2(tmp_path):
   run = subprocess.run(
       [sys.executable, str(SCRIPT), f'--sequence_example_file={tmp_path}/x',
@@ -139,7 +118,7 @@ def test_unusable_output_json_fails_before_loading(tool, tmp_path, capsys,
   def must_not_load(*unused_args, **unused_kwargs):
     raise AssertionError('a model was loaded before --output_json was '
                          'checked')
-  monkeypatch.setattr(tool, 'compare', must_not_load)
+  monkeypatch.setattr(tool.evaluate, 'compare', must_not_load)
   with flagsaver.flagsaver():
     rc = tool.main(flags.FLAGS([
         'note_rnn_evaluate.py', f'--sequence_example_file={tmp_path / "x"}',

@@ -19,11 +19,13 @@ import json
 import os
 
 import script_setup  # First: quiet start-up, repository on sys.path.
+
 from absl import app
 from absl import flags
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from note_rnn.runtime import outputs
+
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_string('checkpoint', None, 'Note RNN to read.')

@@ -8,11 +8,11 @@ import sys
 from absl import flags
 from absl.testing import flagsaver
 import numpy as np
+import output_checks_testing
 import pytest
+import script_testing
 import tensorflow as tf
 
-import output_checks_testing
-import script_testing
 from note_rnn.model import note_rnn_model as model_lib
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_export.py'

@@ -18,17 +18,18 @@ checkpoint or primer.
 
 import os
 
+# pylint: disable=g-import-not-at-top
 import script_setup  # First: quiet start-up, repository on sys.path.
 
-# pylint: disable=g-import-not-at-top
 from absl import app
 from absl import flags
 
 from note_rnn import audio
-from note_rnn.model import checkpoint_import
 from note_rnn import encoding
 from note_rnn import generation
+from note_rnn.model import checkpoint_import
 from note_rnn.runtime import outputs
+
 # pylint: enable=g-import-not-at-top
 
 TOOL = 'note_rnn_generate'

@@ -8,13 +8,13 @@ import sys
 from absl import flags
 from absl.testing import flagsaver
 import numpy as np
-import pytest
-
 import output_checks_testing
+import pytest
 import script_testing
+
 from note_rnn import audio
-from note_rnn.model import checkpoint_import
 from note_rnn import encoding
+from note_rnn.model import checkpoint_import
 from note_rnn.model import hparams as hparams_lib
 from note_rnn.model import note_rnn_model as model_lib
 

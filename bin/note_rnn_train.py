@@ -25,9 +25,9 @@ full disk (free space and run the same command again to resume).
 import os
 import sys
 
+# pylint: disable=g-import-not-at-top
 import script_setup  # First: quiet start-up, repository on sys.path.
 
-# pylint: disable=g-import-not-at-top
 from absl import flags
 from absl import logging
 
@@ -35,6 +35,7 @@ from note_rnn.model import checkpoint_import
 from note_rnn.model import hparams as hparams_lib
 from note_rnn.runtime import outputs
 from note_rnn.training import training
+
 # pylint: enable=g-import-not-at-top
 
 EXIT_USAGE = script_setup.EXIT_USAGE

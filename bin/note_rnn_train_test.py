@@ -12,16 +12,16 @@ import sys
 from absl import flags
 from absl.testing import flagsaver
 import numpy as np
+import output_checks_testing
 import pytest
+import script_testing
 from tensorboard.compat.proto import event_pb2
 import tensorflow as tf
 
-import output_checks_testing
-import script_testing
-from note_rnn.runtime import event_log
-from note_rnn.model import note_rnn_model as model_lib
-from note_rnn.runtime import outputs
 from note_rnn.data import sequence_example_io as sio
+from note_rnn.model import note_rnn_model as model_lib
+from note_rnn.runtime import event_log
+from note_rnn.runtime import outputs
 from note_rnn.training import training
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'note_rnn_train.py'

@@ -17,7 +17,6 @@ import sys
 import tempfile
 
 import pytest
-
 import script_testing
 
 NOBODY = 65534

@@ -25,14 +25,13 @@ import json
 import os
 
 import script_setup  # First: quiet start-up, repository on sys.path.
+
 from absl import app
 from absl import flags
-
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np
 
 from note_rnn import audio
-from note_rnn import encoding
 from note_rnn.runtime import outputs
 from rl_tuner.experiments import train_run
 
@@ -106,7 +105,7 @@ def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
   for index, classes in enumerate(melodies):
     name = f'melody_{index:03d}.mid'  # As bin/note_rnn_generate.py names them.
     writers.append((name, lambda path, classes=classes: (
-        encoding.classes_to_midi_file(classes, path, qpm=audio_options.qpm))))
+        audio.classes_to_midi_file(classes, path, qpm=audio_options.qpm))))
     midi_files.append(name)
     if renderer is not None:
       wav_files.append(audio.wav_path_for(name))
@@ -136,7 +135,7 @@ def generate(run_dir, output_dir=None, num_outputs=10, num_steps=32, seed=0,
   }
   data = json.dumps(result, indent=2).encode()
   writers.append((MELODIES_JSON,
-                  lambda path: encoding.write_file_atomically(path, data)))
+                  lambda path: outputs.write_file_atomically(path, data)))
   # generated/ is made here, with the first file; a failure removes it.
   outputs.write_files_together(output_dir, writers)
   return result

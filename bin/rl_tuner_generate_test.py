@@ -16,16 +16,16 @@ import sys
 from absl import flags
 from absl.testing import flagsaver
 import numpy as np
-import pytest
-
 import output_checks_testing
+import pytest
 import script_testing
+
 from note_rnn import audio
 from note_rnn import encoding
 from note_rnn import generation
-from note_rnn.runtime import outputs
 from note_rnn.model import hparams as note_rnn_hparams_lib
 from note_rnn.model import note_rnn_model
+from note_rnn.runtime import outputs
 from rl_tuner import rl_tuner as rl_tuner_lib
 
 BIN = pathlib.Path(__file__).resolve().parent

@@ -17,6 +17,7 @@ line and exit status 2 with nothing written.
 """
 
 import script_setup  # First: quiet start-up, repository on sys.path.
+
 from absl import app
 from absl import flags
 

@@ -6,10 +6,10 @@ import shutil
 
 from absl import flags
 from absl.testing import flagsaver
-import pytest
-
 import output_checks_testing
+import pytest
 import script_testing
+
 from note_rnn import audio
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'rl_tuner_report.py'

@@ -26,6 +26,7 @@ import os
 import sys
 
 import script_setup  # First: quiet start-up, repository on sys.path.
+
 from absl import app
 from absl import flags
 

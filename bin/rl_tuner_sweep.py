@@ -31,12 +31,13 @@ Needs Ray: pip install -e '.[sweep]'.
 import sys
 
 import script_setup  # First: quiet start-up, repository on sys.path.
+
 from absl import app
 from absl import flags
 
+from rl_tuner.experiments import sweep
 from rl_tuner.rewards import reward_api
 from rl_tuner.run import settings as settings_lib
-from rl_tuner.experiments import sweep
 
 TOOL = 'rl_tuner_sweep'
 # Exit status when some trials failed (the others completed) / when the

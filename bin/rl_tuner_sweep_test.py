@@ -15,15 +15,15 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 from absl import flags
 from absl.testing import flagsaver
-
+import pytest
 import script_testing
+
 from note_rnn.model import hparams as note_rnn_hparams_lib
 from note_rnn.model import note_rnn_model
-from rl_tuner.run import checkpointer
 from rl_tuner.experiments import sweep
+from rl_tuner.run import checkpointer
 
 ray = pytest.importorskip('ray', reason="Ray is an extra: pip install -e "
                           "'.[sweep]'")
@@ -229,6 +229,7 @@ def test_reproduction_runs_train_on_ray_and_are_then_complete(
   # pylint: disable=g-import-not-at-top
   from rl_tuner.experiments import reproduction
   from rl_tuner.experiments import sweep_ray
+
   # pylint: enable=g-import-not-at-top
   configs = SCRIPT.parent.parent / 'configs'
   out = workdir / 'paper'

@@ -23,12 +23,13 @@ Your own reward, from a Python file (see README, "Your own rewards"):
 """
 
 import script_setup  # First: quiet start-up, repository on sys.path.
+
 from absl import app
 from absl import flags
 
+from rl_tuner.experiments import train_run
 from rl_tuner.rewards import reward_api
 from rl_tuner.run import settings as settings_lib
-from rl_tuner.experiments import train_run
 
 FLAGS = flags.FLAGS
 

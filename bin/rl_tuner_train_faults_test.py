@@ -14,15 +14,15 @@ from absl import flags
 from absl.testing import flagsaver
 import numpy as np
 import pytest
-
 import script_testing
+
+from note_rnn.data import sequence_example_io
 from note_rnn.model import hparams as note_rnn_hparams_lib
 from note_rnn.model import note_rnn_model
 from note_rnn.runtime import outputs
-from note_rnn.data import sequence_example_io
+from rl_tuner.experiments import train_run
 from rl_tuner.run import checkpointer
 from rl_tuner.run import settings as settings_lib
-from rl_tuner.experiments import train_run
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'rl_tuner_train.py'
 FLAGS = flags.FLAGS

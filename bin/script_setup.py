@@ -224,6 +224,7 @@ def one_line_errors(tool, error_types=(), disk_full_where='the outputs',
 def define_melody_flags():
   """Defines the melody-extraction flags shared by the dataset tools."""
   from absl import flags  # pylint: disable=g-import-not-at-top
+
   from note_rnn.data import melody_pipeline  # pylint: disable=g-import-not-at-top
   flags.DEFINE_integer(
       'min_bars', melody_pipeline.DEFAULT_MIN_BARS,
@@ -247,6 +248,7 @@ def define_melody_flags():
 def melody_options_from_flags():
   """`MelodyOptions` from the flags of `define_melody_flags` (ValueError)."""
   from absl import flags  # pylint: disable=g-import-not-at-top
+
   from note_rnn.data import melody_pipeline  # pylint: disable=g-import-not-at-top
   values = flags.FLAGS
   return melody_pipeline.MelodyOptions(

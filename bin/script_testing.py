@@ -62,6 +62,7 @@ def read_only_dir(parent):
   """
   import os  # pylint: disable=g-import-not-at-top
   import subprocess  # pylint: disable=g-import-not-at-top
+
   import pytest  # pylint: disable=g-import-not-at-top
   path = os.path.join(str(parent), 'read_only')
   os.makedirs(path, exist_ok=True)

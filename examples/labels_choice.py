@@ -32,12 +32,15 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'bin'))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import script_setup  # First: quiet TensorFlow start-up.
+
+from note_rnn import audio
 from note_rnn import encoding
 from note_rnn import generation
 from note_rnn.runtime import outputs
 from rl_tuner import rl_tuner_eval_metrics as metrics
-from rl_tuner.run import settings as settings_lib
 from rl_tuner.experiments import train_run
+from rl_tuner.run import settings as settings_lib
+
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
@@ -97,7 +100,7 @@ def measure(rlt, name, output_dir, num_melodies):
   figures['labels'] = rlt.settings.labels
   samples = melodies[:NUM_SAMPLES]
   for i, melody in enumerate(samples):
-    encoding.classes_to_midi_file(
+    audio.classes_to_midi_file(
         [int(c) for c in melody], os.path.join(output_dir,
                                                f'{name}_{i:03d}.mid'))
   generation.plot_piano_roll(samples, os.path.join(output_dir, f'{name}.png'),

@@ -1,4 +1,7 @@
-"""Melodies as sound: WAV files and TensorBoard audio from class sequences.
+"""Melodies as files: MIDI, WAV and TensorBoard audio from class sequences.
+
+`classes_to_midi_file` writes a melody as a one-track MIDI file (atomically,
+like every file here).
 
 A melody of N sixteenth-note steps at a tempo of Q quarter notes per minute
 lasts exactly N * 60 / (4 Q) seconds; its audio is that long, sample for
@@ -325,6 +328,28 @@ def read_wav(path):
     rate = wav.getframerate()
     data = wav.readframes(wav.getnframes())
   return np.frombuffer(data, '<i2').astype(np.float32) / 32767.0, rate
+
+
+def note_sequence_to_midi_file(sequence, path):
+  """Writes a NoteSequence as a standard MIDI file, atomically; returns path."""
+  outputs.write_file_atomically(
+      path, encoding.note_sequence_to_midi_bytes(sequence))
+  return path
+
+
+def classes_to_midi_file(classes, path, qpm=encoding.DEFAULT_QPM,
+                         transpose_amount=0):
+  """Writes a class sequence as a one-track MIDI file; returns `path`.
+
+  Args:
+    classes: sequence of class ints (one per sixteenth-note step).
+    path: .mid path (written atomically).
+    qpm: tempo, quarter notes per minute.
+    transpose_amount: semitones the melody was transposed up by when it was
+      encoded (subtracted from its pitches).
+  """
+  return note_sequence_to_midi_file(
+      encoding.classes_to_note_sequence(classes, qpm, transpose_amount), path)
 
 
 def wav_path_for(midi_path):

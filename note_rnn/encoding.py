@@ -18,8 +18,6 @@ import os
 
 import numpy as np
 
-from note_rnn.runtime import outputs
-
 # Number of classes: 2 special events + 36 pitches.
 NUM_CLASSES = 38
 # Lowest MIDI pitch (inclusive) and highest (exclusive) the encoding covers.
@@ -106,22 +104,26 @@ def pitch_to_class(pitch):
   return event_to_class(pitch)
 
 
-def classes_to_onehot(classes, dtype=np.float32):
-  """One-hot encodes class indices.
+def classes_to_onehot(classes, num_classes=NUM_CLASSES, dtype=np.float32):
+  """One-hot encodes class indices (the project's one one-hot).
 
   Args:
-    classes: int array-like of any shape [...], values in [0, 38).
+    classes: int array-like of any shape [...], values in [0, num_classes).
+    num_classes: length of each one-hot vector (default the 38 classes).
     dtype: output dtype.
 
   Returns:
-    Array of shape [..., 38].
+    Array of shape [..., num_classes].
+
+  Raises:
+    EncodingError: a class outside [0, num_classes).
   """
   classes = np.asarray(classes, dtype=np.int64)
-  if classes.size and (classes.min() < 0 or classes.max() >= NUM_CLASSES):
+  if classes.size and (classes.min() < 0 or classes.max() >= num_classes):
     raise EncodingError(
-        f'class indices must lie in [0, {NUM_CLASSES}); got min '
+        f'class indices must lie in [0, {num_classes}); got min '
         f'{classes.min()}, max {classes.max()}')
-  return np.eye(NUM_CLASSES, dtype=dtype)[classes]
+  return np.eye(num_classes, dtype=dtype)[classes]
 
 
 def onehot_to_classes(onehot):
@@ -155,23 +157,15 @@ def classes_to_note_sequence(classes, qpm=DEFAULT_QPM, transpose_amount=0,
   return melody.to_sequence(velocity=velocity, program=program, qpm=qpm)
 
 
-# The one atomic writer lives in `outputs`; kept here for existing callers.
-write_file_atomically = outputs.write_file_atomically
+def note_sequence_to_midi_bytes(sequence):
+  """The bytes of a standard MIDI file holding a NoteSequence.
 
-
-def note_sequence_to_midi_file(sequence, path):
-  """Writes a NoteSequence as a standard MIDI file, atomically; returns path."""
+  `note_rnn.audio.note_sequence_to_midi_file` writes them to a file.
+  """
   buffer = io.BytesIO()
   from note_seq import midi_io  # pylint: disable=g-import-not-at-top
   midi_io.note_sequence_to_pretty_midi(sequence).write(buffer)
-  write_file_atomically(path, buffer.getvalue())
-  return path
-
-
-def classes_to_midi_file(classes, path, qpm=DEFAULT_QPM, transpose_amount=0):
-  """Writes a class sequence as a one-track MIDI file; returns `path`."""
-  return note_sequence_to_midi_file(
-      classes_to_note_sequence(classes, qpm, transpose_amount), path)
+  return buffer.getvalue()
 
 
 class MidiReadError(IOError):

@@ -3,7 +3,8 @@
 All melodies of a call advance together, one `NoteRNN.step` per sixteenth
 note for the whole batch. A melody starts from a primer (class sequence, the
 same for every output) or from one random pitch; each following class is drawn
-from softmax(logits / temperature), or is the argmax at temperature 0.
+from softmax(logits / temperature) (`sampling.sample_logits`), or is the
+argmax at temperature 0.
 """
 
 import dataclasses
@@ -15,6 +16,9 @@ import numpy as np
 from note_rnn import audio
 from note_rnn import encoding
 from note_rnn.data import melody_pipeline
+from note_rnn.model import sampling
+from note_rnn.runtime import outputs
+
 # Matplotlib and the model (with TensorFlow) are imported by the functions
 # that use them: --help of the tools that read the defaults here loads
 # neither.
@@ -82,40 +86,16 @@ def sample_melodies(model, num_outputs, num_steps, primer=None,
   classes = np.zeros((num_outputs, num_steps), np.int64)
   classes[:, :start.shape[1]] = start
   state = model.zero_state(num_outputs)
-  eye = np.eye(encoding.NUM_CLASSES, dtype=np.float32)
   # Feed the primer; the logits after its last class predict the next one.
   for t in range(start.shape[1]):
-    logits, state = model.step(eye[classes[:, t]], state)
+    logits, state = model.step(encoding.classes_to_onehot(classes[:, t]),
+                               state)
   for t in range(start.shape[1], num_steps):
-    classes[:, t] = sample_classes(logits.numpy(), temperature, rng)
+    classes[:, t] = sampling.sample_logits(logits.numpy(), temperature, rng)
     if t + 1 < num_steps:
-      logits, state = model.step(eye[classes[:, t]], state)
+      logits, state = model.step(encoding.classes_to_onehot(classes[:, t]),
+                                 state)
   return classes
-
-
-def sample_classes(logits, temperature, rng):
-  """Draws one class per row from softmax(logits / temperature).
-
-  Args:
-    logits: float [B, C].
-    temperature: >= 0; 0 returns the argmax of each row.
-    rng: numpy Generator.
-
-  Returns:
-    int64 [B].
-  """
-  logits = np.asarray(logits, np.float64)
-  if temperature == 0:
-    return np.argmax(logits, axis=-1).astype(np.int64)
-  scaled = logits / temperature
-  scaled -= scaled.max(axis=-1, keepdims=True)
-  probabilities = np.exp(scaled)
-  probabilities /= probabilities.sum(axis=-1, keepdims=True)
-  cumulative = np.cumsum(probabilities, axis=-1)
-  draws = rng.random((logits.shape[0], 1)) * cumulative[:, -1:]
-  # First class whose cumulative probability exceeds the draw.
-  return np.minimum((cumulative <= draws).sum(axis=-1),
-                    logits.shape[-1] - 1).astype(np.int64)
 
 
 def primer_classes_from_midi(path):
@@ -160,10 +140,12 @@ def plot_piano_roll(class_sequences, path, titles=None, primer_length=0,
   Returns:
     `path`.
   """
+  # Imported here: matplotlib is slow to import (see the imports above).
   # pylint: disable=g-import-not-at-top
   import matplotlib
   matplotlib.use('Agg')
   from matplotlib import pyplot as plt
+
   # pylint: enable=g-import-not-at-top
   sequences = [list(s) for s in class_sequences]
   if not sequences:
@@ -194,7 +176,7 @@ def plot_piano_roll(class_sequences, path, titles=None, primer_length=0,
     figure.savefig(buffer, format='png', dpi=PIANO_ROLL_DPI)
   finally:
     plt.close(figure)
-  encoding.write_file_atomically(path, buffer.getvalue())
+  outputs.write_file_atomically(path, buffer.getvalue())
   return path
 
 
@@ -273,6 +255,7 @@ def generate(checkpoint, output_dir, num_outputs, num_steps=DEFAULT_NUM_STEPS,
     note_rnn.CheckpointError: unreadable checkpoint.
     encoding.MidiReadError, GenerationError: bad primer or arguments.
   """
+  # Imported here: it imports TensorFlow (see the imports above).
   from note_rnn.model import note_rnn_model as model_lib  # pylint: disable=g-import-not-at-top
   model = model_lib.NoteRNN.load(checkpoint or None)
   primer = primer_classes_from_midi(primer_midi) if primer_midi else None
@@ -284,7 +267,7 @@ def generate(checkpoint, output_dir, num_outputs, num_steps=DEFAULT_NUM_STEPS,
   for index, melody in enumerate(classes):
     path = os.path.join(output_dir,
                         MIDI_NAME_FORMAT.format(index=index, width=width))
-    encoding.classes_to_midi_file(melody.tolist(), path, qpm=qpm)
+    audio.classes_to_midi_file(melody.tolist(), path, qpm=qpm)
     midi_paths.append(path)
   wav_paths, audio_record = [], None
   if audio_options is not None and audio_options.enabled:

@@ -33,33 +33,6 @@ def saved_model(tiny_model, tmp_path_factory):
   return tiny_model.save(str(tmp_path_factory.mktemp('model') / 'tiny'))
 
 
-def test_sample_classes_at_zero_temperature_is_argmax():
-  rng = np.random.default_rng(0)
-  logits = rng.normal(size=(50, encoding.NUM_CLASSES))
-  argmax = np.argmax(logits, axis=-1)
-  np.testing.assert_array_equal(
-      generation.sample_classes(logits, 0.0, rng), argmax)
-  # A temperature near zero samples the argmax too.
-  np.testing.assert_array_equal(
-      generation.sample_classes(logits, 1e-4, rng), argmax)
-
-
-def test_sample_classes_follows_the_softmax():
-  rng = np.random.default_rng(1)
-  logits = np.array([[np.log(0.6), np.log(0.3), np.log(0.1), -np.inf]])
-  draws = generation.sample_classes(np.repeat(logits, 20000, axis=0), 1.0,
-                                    rng)
-  frequencies = np.bincount(draws, minlength=4) / draws.size
-  # Standard error of 0.6 at n = 20000 is 0.0035.
-  np.testing.assert_allclose(frequencies, [0.6, 0.3, 0.1, 0.0], atol=0.015)
-  # Temperature 0.5 squares the probabilities: 0.36 : 0.09 : 0.01.
-  draws = generation.sample_classes(np.repeat(logits, 20000, axis=0), 0.5,
-                                    rng)
-  frequencies = np.bincount(draws, minlength=4) / draws.size
-  np.testing.assert_allclose(frequencies, np.array([36, 9, 1, 0]) / 46,
-                             atol=0.015)
-
-
 def _greedy_consistent(model, melodies):
   """Whether each class after the first is the argmax given its past."""
   onehot = np.eye(encoding.NUM_CLASSES, dtype=np.float32)[melodies[:, :-1]]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rl_tuner.agents.dqn import dqn_hparams as dqn_hparams_lib
 from rl_tuner import rl_tuner as rl_tuner_lib
+from rl_tuner.agents.dqn import dqn_hparams as dqn_hparams_lib
 
 STEPS = 1000
 

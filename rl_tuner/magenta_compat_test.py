@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 
 from note_rnn.model import hparams as note_rnn_hparams_lib
-from rl_tuner.run import checkpointer
-from rl_tuner.agents.dqn import dqn_hparams as dqn_hparams_lib
 from rl_tuner import note_rnn_loader
 from rl_tuner import rl_tuner as rl_tuner_lib
 from rl_tuner import rl_tuner_eval_metrics
 from rl_tuner import rl_tuner_ops
+from rl_tuner.agents.dqn import dqn_hparams as dqn_hparams_lib
+from rl_tuner.run import checkpointer
 from rl_tuner.run import settings as settings_lib
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

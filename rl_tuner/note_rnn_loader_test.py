@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from note_rnn import audio
 from note_rnn import encoding
+from note_rnn.data import sequence_example_io
 from note_rnn.model import hparams as note_rnn_hparams_lib
 from note_rnn.model import note_rnn_model
-from note_rnn.data import sequence_example_io
 from rl_tuner import note_rnn_loader
 from rl_tuner import rl_tuner as rl_tuner_lib
 
@@ -123,7 +124,7 @@ def test_initialize_new_then_restore(tmp_path, saved):
 
 def test_prime_model_with_a_midi_primer(tmp_path, saved):
   primer = str(tmp_path / 'primer.mid')
-  encoding.classes_to_midi_file(PRIMER, primer)
+  audio.classes_to_midi_file(PRIMER, primer)
   loader = note_rnn_loader.NoteRNNLoader(
       None, 'q_network', checkpoint_dir=saved, midi_primer=primer,
       hparams=TINY)

@@ -76,6 +76,7 @@ def run_dir(tmp_path_factory):
   # pylint: disable=g-import-not-at-top
   from note_rnn.model import note_rnn_model
   from rl_tuner.experiments import train_run
+
   # pylint: enable=g-import-not-at-top
   work = tmp_path_factory.mktemp('browser_run')
   checkpoint = str(work / 'tiny_note_rnn')

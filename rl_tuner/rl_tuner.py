@@ -8,21 +8,21 @@ Three copies of one Note RNN play three roles:
 
 `RLTuner` is a facade with the original Magenta class's public names, so code
 written against `magenta.models.rl_tuner.rl_tuner.RLTuner` ports by changing
-the import. Behind it, each job is a module of its own:
-  settings       the run's settings, checked once (`settings.resolve`);
-  melody_env     the B melodies in progress and their rewards;
-  reward_api     the rewards (built-in modes plus the user's own);
-  dqn            the learning rule and the compiled act / train steps;
-  replay_buffer  the transitions;
-  priming, policy, rollout   starting, choosing and composing melodies;
-  checkpointer, plots        outputs.
+the import. It puts together, and holds nothing of their work:
+  run.settings          the run's settings, checked once;
+  env.melody_env        the B melodies in progress and their rewards;
+  rewards.reward_api    the rewards (built-in modes plus the user's own);
+  agents.registry       the algorithm's row, which names its agent
+                        (agents.dqn.dqn_agent for q, psi, g and pure RL);
+  run.runner            the training loop, evaluation and checkpoint timing;
+  env.priming, evaluation.rollout   starting and composing melodies;
+  magenta.*             the original's one-melody, reward and output methods.
 Deliberate differences from the original are listed in BUILD.md.
 """
 
 import dataclasses
 import logging
 import os
-import time
 
 import numpy as np
 import tensorflow as tf
@@ -30,28 +30,28 @@ import tensorflow as tf
 from note_rnn import audio
 from note_rnn import encoding
 from note_rnn.model import hparams as note_rnn_hparams_lib
-from note_rnn.model import lstm_cell
 from note_rnn.model import note_rnn_model
-from rl_tuner.run import checkpointer
-from rl_tuner.agents.dqn import dqn
-from rl_tuner.env import melody_env
-from rl_tuner.reports import plots
+from note_rnn.model import sampling
 from rl_tuner.agents import exploration as policy
+from rl_tuner.agents import registry
+from rl_tuner.env import melody_env
 from rl_tuner.env import priming
-from rl_tuner.replay import replay_buffer
-from rl_tuner.run import reward_history
-from rl_tuner.magenta import reward_methods as rl_tuner_compat
-from rl_tuner import rl_tuner_eval_metrics
-from rl_tuner.magenta import output_methods as rl_tuner_outputs
-from rl_tuner import rl_tuner_ops
 from rl_tuner.evaluation import rollout
+from rl_tuner.evaluation import statistics
+from rl_tuner.magenta import attributes
+from rl_tuner.magenta import output_methods as rl_tuner_outputs
+from rl_tuner.magenta import reward_methods as rl_tuner_compat
+from rl_tuner.reports import plots
+from rl_tuner.run import checkpointer
+from rl_tuner.run import reward_history
+from rl_tuner.run import runner as runner_lib
 from rl_tuner.run import settings as settings_lib
 
 logger = logging.getLogger(__name__)
 
-EXPLORATION_MODES = rl_tuner_ops.EXPLORATION_MODES
-PRIMING_MODES = rl_tuner_ops.PRIMING_MODES
-NOTE_RNN_TYPES = rl_tuner_ops.NOTE_RNN_TYPES
+EXPLORATION_MODES = policy.EXPLORATION_MODES
+PRIMING_MODES = priming.PRIMING_MODES
+NOTE_RNN_TYPES = note_rnn_hparams_lib.NOTE_RNN_TYPES
 TRAIN_SEQUENCE_LENGTH = priming.TRAIN_SEQUENCE_LENGTH
 # The original's names of classes 0 and 1 (its labels; see music_theory).
 NOTE_OFF, NO_EVENT = 0, 1
@@ -66,13 +66,14 @@ TERM_HISTORY_KEYS = reward_history.TERM_HISTORY_KEYS
 
 RLTunerError = settings_lib.UsageError
 primer_classes = priming.melody_pipeline.primer_classes
-sample_classes = policy.sample_classes
+sample_classes = sampling.sample_classes
 get_next_file_name = rl_tuner_compat.get_next_file_name
 reload_files = rl_tuner_compat.reload_files
 plot_note_probabilities = plots.plot_note_probabilities
 
 
-class RLTuner(rl_tuner_compat.OriginalRewardMethods,
+class RLTuner(attributes.OriginalAttributes,
+              rl_tuner_compat.OriginalRewardMethods,
               rl_tuner_compat.OriginalGraphNames,
               rl_tuner_outputs.OriginalOutputMethods):
   """Tunes a Note RNN by reinforcement learning (Q, Psi, G or pure RL).
@@ -91,8 +92,18 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
       every `output_every_nth` steps.
     dqn_hparams: `DQNHParams`.
     output_dir: where checkpoints, plots, histories and MIDI go.
+    reward_mode, reward_scaler, exploration_mode, stochastic_observations,
+      output_every_nth: take effect from the next call when assigned, as in
+      the original. algorithm, dqn_hparams, priming_mode, midi_primer,
+      training_file_list, num_notes_in_melody, note_rnn_type,
+      num_parallel_melodies and seed are fixed by the constructor:
+      assigning one raises RLTunerError naming the argument to use.
   New:
-    settings: the run's `settings.TrainSettings`.
+    settings: the run's `settings.TrainSettings` (kept in step with the
+      attributes assigned later).
+    algorithm_spec: the algorithm's `registry.AlgorithmSpec`.
+    agent: its agent (`dqn_agent.DQNAgent` for the DQN family).
+    runner: the `runner.Runner` that trains it.
     env: the `melody_env.MelodyEnv` of the melodies in progress.
     reward_set: the run's `reward_api.RewardSet`.
     term_rewards_batched, eval_avg_term_rewards: dict term name -> history
@@ -115,8 +126,8 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
                note_rnn_hparams=None,
                # Music.
                num_notes_in_melody=32,
-               input_size=rl_tuner_ops.NUM_CLASSES,
-               num_actions=rl_tuner_ops.NUM_CLASSES,
+               input_size=encoding.NUM_CLASSES,
+               num_actions=encoding.NUM_CLASSES,
                midi_primer=None,
                # Logistics.
                save_name='rl_tuner.ckpt',
@@ -159,10 +170,10 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     Raises:
       RLTunerError (a ValueError): a setting that cannot work, naming it.
     """
-    if input_size != rl_tuner_ops.NUM_CLASSES or (
-        num_actions != rl_tuner_ops.NUM_CLASSES):
+    if input_size != encoding.NUM_CLASSES or (
+        num_actions != encoding.NUM_CLASSES):
       raise RLTunerError(
-          f'input_size and num_actions must be {rl_tuner_ops.NUM_CLASSES} '
+          f'input_size and num_actions must be {encoding.NUM_CLASSES} '
           f'(the melody encoding); got {input_size} and {num_actions}')
     if settings is None:
       settings = settings_lib.from_arguments(locals())
@@ -179,14 +190,9 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     self.output_dir = output_dir or settings.output_dir
     self.save_name = save_name
     self.save_path = os.path.join(self.output_dir, save_name)
-    for name in ('reward_scaler', 'exploration_mode', 'priming_mode',
-                 'stochastic_observations', 'note_rnn_type',
-                 'num_notes_in_melody', 'output_every_nth',
-                 'num_parallel_melodies', 'num_eval_compositions', 'seed'):
-      setattr(self, name, getattr(settings, name))
-    self.algorithm, self._algorithm = dqn.get_algorithm(settings.algorithm)
+    self.algorithm_spec = registry.get(settings.algorithm)
+    self.algorithm = self.algorithm_spec.name
     self.reward_set = resolved.reward_set
-    self.reward_mode = self.reward_set.mode
     self.dqn_hparams = resolved.dqn_hparams
     self.music_theory_config = resolved.music_theory_config
     self.note_rnn_hparams = resolved.note_rnn_hparams
@@ -194,25 +200,25 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     self.note_rnn_checkpoint_file = resolved.checkpoint
     self.note_rnn_checkpoint_dir = settings.note_rnn_checkpoint_dir or None
     self.midi_primer = settings.midi_primer or None
-    self.input_size = self.num_actions = rl_tuner_ops.NUM_CLASSES
-    self.summary_writer = summary_writer
+    self.input_size = self.num_actions = encoding.NUM_CLASSES
+    for name in ('priming_mode', 'note_rnn_type', 'num_notes_in_melody',
+                 'num_parallel_melodies', 'num_eval_compositions', 'seed'):
+      setattr(self, name, getattr(settings, name))
     self.rng = np.random.default_rng(self.seed)
-
-    # Training counters (environment steps are transitions of one melody).
-    self.env_steps = 0
-    self.actions_executed_so_far = 0
-    self.num_times_store_called = 0
-    self.num_times_train_called = 0
-    self.iteration = 0
-    self._exploration_period = 0
-    # A block ended; checkpoint when the melodies next start afresh.
-    self._checkpoint_due = False
     self.history = reward_history.RewardHistory(self.reward_set)
-
     self.env = melody_env.MelodyEnv(self.num_parallel_melodies,
                                     self.music_theory_config,
                                     self.reward_set.bind())
-    self.q_network = None
+    # The live attributes, stored directly: nothing is built from them yet.
+    self.__dict__.update(
+        reward_mode=self.reward_set.mode,
+        reward_scaler=settings.reward_scaler,
+        exploration_mode=settings.exploration_mode,
+        stochastic_observations=settings.stochastic_observations,
+        output_every_nth=settings.output_every_nth)
+    self._summary_writer = summary_writer
+    self.eval_melodies = None
+    self.q_network = self.agent = self.runner = None
     if initialize_immediately:
       self.initialize_internal_models_graph_session()
 
@@ -220,7 +226,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
 
   def initialize_internal_models_graph_session(self,
                                                restore_from_checkpoint=True):
-    """Builds the three networks, the learner and the priming data.
+    """Builds the three networks, the agent, the priming data and the Runner.
 
     Args:
       restore_from_checkpoint: True: load the Note RNN checkpoint (the
@@ -250,29 +256,62 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     self.note_rnn_hparams = source.hparams
     self.q_network, self.target_q_network, self.reward_rnn = (
         rl_tuner_compat.tuner_networks(self, source))
-    self.learner = dqn.DQNLearner(self.algorithm, self.q_network,
-                                  self.target_q_network, self.reward_rnn,
-                                  self.dqn_hparams,
-                                  jit_compile=self.settings.xla_updates,
-                                  reward_rnn_trainable=(
-                                      self.settings.reward_rnn_trainable))
-    self.experience = replay_buffer.ReplayBuffer(
-        self.dqn_hparams.max_experience, self.q_network.state_size,
-        self.reward_rnn.state_size)
-    self._checkpoint = tf.train.Checkpoint(
-        q_network=self.q_network, target_q_network=self.target_q_network,
-        reward_rnn=self.reward_rnn, optimizer=self.learner.optimizer)
+    spec = self.algorithm_spec
+    self.agent = spec.agent_class().build(
+        self.q_network, self.target_q_network, self.reward_rnn,
+        self.settings, self.dqn_hparams, self.rng, **spec.agent_options)
+    self._checkpoint = tf.train.Checkpoint(**self.agent.trackables())
     try:
-      self.primer = priming.Primer(
+      primer = priming.Primer(
           self.priming_mode, self.q_network, self.num_actions,
           training_files=self.training_file_list,
           midi_primer=self.midi_primer, rng=self.rng)
     except priming.PrimingError as e:
       raise RLTunerError(str(e)) from e
+    self.runner = runner_lib.Runner(
+        self.env, self.agent, primer, self.history, self.rng,
+        evaluate=self._evaluate_for_runner, save=self._save_for_runner,
+        final_epsilon=self.dqn_hparams.random_action_probability,
+        num_notes_in_melody=self.num_notes_in_melody,
+        output_every_nth=self.output_every_nth,
+        records_log_p_in_total=spec.records_log_p_in_total,
+        audio_settings=self.settings, summary_writer=self._summary_writer)
     batch = self.num_parallel_melodies
-    self._q_state = np.zeros((batch, self.q_network.state_size), np.float32)
-    self._reward_state = np.zeros((batch, self.reward_rnn.state_size),
-                                  np.float32)
+    self.agent.begin_melodies(
+        np.zeros(batch, np.int64),
+        np.zeros((batch, self.q_network.state_size), np.float32),
+        np.zeros((batch, self.reward_rnn.state_size), np.float32))
+
+  # --- Parts, under the original's names -------------------------------------
+
+  learner = property(lambda self: self.agent.learner,
+                     doc='The DQN learner (compiled act / train steps).')
+  experience = property(lambda self: self.agent.experience,
+                        doc='The replay buffer.')
+  primer = attributes.forward('runner', 'primer', 'How each melody starts.')
+  _q_state = attributes.forward('agent', 'policy_state',
+                      "Q-network LSTM states [B, Sq] of the melodies.")
+  _reward_state = attributes.forward('agent', 'prior_state',
+                           'Reward RNN LSTM states [B, Sr].')
+  env_steps = attributes.forward('runner', 'env_steps', 'Environment steps taken.')
+  actions_executed_so_far = attributes.forward(
+      'runner', 'beats', 'Beats taken (the exploration clock).')
+  num_times_store_called = attributes.forward(
+      'agent', 'num_times_store_called', 'Transitions offered to replay.')
+  num_times_train_called = attributes.forward(
+      'agent', 'num_times_train_called', 'Steps offered to training.')
+  iteration = attributes.forward('agent', 'iteration', 'Gradient steps taken.')
+
+  @property
+  def summary_writer(self):
+    """TensorBoard writer (tf.summary), or None."""
+    return self._summary_writer
+
+  @summary_writer.setter
+  def summary_writer(self, writer):
+    self._summary_writer = writer
+    if self.runner is not None:
+      self.runner.summary_writer = writer
 
   def prime_internal_models(self):
     """Primes every melody in progress; returns melody 0's first observation.
@@ -280,10 +319,11 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     Returns:
       One-hot [38] of the note the first melody starts from.
     """
-    observations, self._q_state, self._reward_state = self.primer.prime(
+    observations, policy_state, prior_state = self.primer.prime(
         self.num_parallel_melodies, self.rng)
     self.env.previous = observations
-    return policy.one_hot(observations[0])
+    self.agent.begin_melodies(observations, policy_state, prior_state)
+    return encoding.classes_to_onehot(observations[0])
 
   def reset_composition(self):
     """Starts every melody over at beat 0 with no notes and no leap."""
@@ -298,20 +338,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
       exploration_period: beats (actions) over which epsilon anneals from 1
         to `random_action_probability`; default that of the last `train`.
     """
-    if exploration_period is None:
-      exploration_period = self._exploration_period
-    return policy.exploration_probability(
-        self.actions_executed_so_far, exploration_period,
-        self.dqn_hparams.random_action_probability)
-
-  def _choose_actions(self, scores, exploration_period, enable_random,
-                      sample_next_obs):
-    epsilon = (self.exploration_probability(exploration_period)
-               if enable_random and self.exploration_mode == 'egreedy'
-               else 0.0)
-    return policy.choose_actions(
-        scores, self.rng, self.exploration_mode, epsilon,
-        sample_next_obs or self.stochastic_observations)
+    return self.runner.epsilon(exploration_period)
 
   def action(self, observation, exploration_period=0, enable_random=True,
              sample_next_obs=False):
@@ -340,44 +367,31 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
                          f'tuner has {self.num_parallel_melodies} melodies')
     if single:
       observations = np.repeat(observations, self.num_parallel_melodies)
-    self.actions_executed_so_far += 1
+    self.runner.beats += 1
     self.learner.sync_acting_weights()  # Called from user loops: any change.
     scores, reward_logits, self._q_state, self._reward_state = (
         self.learner.act_numpy(observations, self._q_state,
                                self._reward_state))
-    actions, next_obs = self._choose_actions(
-        scores, exploration_period, enable_random, sample_next_obs)
+    epsilon = (self.exploration_probability(exploration_period)
+               if enable_random and self.exploration_mode == 'egreedy'
+               else 0.0)
+    actions, next_obs = self.agent.choose(scores, epsilon, sample_next_obs)
     if single:
-      return (policy.one_hot(actions[0]), policy.one_hot(next_obs[0]),
+      return (encoding.classes_to_onehot(actions[0]), encoding.classes_to_onehot(next_obs[0]),
               reward_logits[0])
-    return policy.one_hot(actions), policy.one_hot(next_obs), reward_logits
+    return encoding.classes_to_onehot(actions), encoding.classes_to_onehot(next_obs), reward_logits
 
   # --- Replay and learning -------------------------------------------------
 
   def store(self, observation, state, action, reward, newobservation,
             newstate, new_reward_state):
     """Stores one transition (one-hot notes, flat states), every nth call."""
-    self._store_batch(dict(
+    self.agent.store_transitions(dict(
         observation=[np.argmax(observation)],
         state=np.reshape(state, (1, -1)), action=[np.argmax(action)],
         reward=[reward], new_observation=[np.argmax(newobservation)],
         new_state=np.reshape(newstate, (1, -1)),
         new_reward_state=np.reshape(new_reward_state, (1, -1))))
-
-  def _store_batch(self, transitions):
-    """Stores B transitions, honouring store_every_nth per transition."""
-    batch = len(transitions['action'])
-    every = self.dqn_hparams.store_every_nth
-    if every == 1:
-      self.experience.add_batch(**transitions)
-    else:
-      calls = self.num_times_store_called + np.arange(batch)
-      keep = calls % every == 0
-      if keep.any():
-        self.experience.add_batch(
-            **{name: np.asarray(value)[keep]
-               for name, value in transitions.items()})
-    self.num_times_store_called += batch
 
   def training_step(self):
     """One call of the original's training step.
@@ -389,61 +403,12 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     Returns:
       The step's loss, or None when this call took no step.
     """
-    losses = self._train_for_calls(1)
+    losses = self.runner.learn(1).losses
     return float(losses[0]) if len(losses) else None
-
-  def _train_for_calls(self, num_calls):
-    """`num_calls` consecutive training-step calls, in one compiled call.
-
-    Returns:
-      Losses [K] of the K gradient steps taken.
-    """
-    hp = self.dqn_hparams
-    calls = self.num_times_train_called + np.arange(num_calls)
-    self.num_times_train_called += num_calls
-    count = int(np.count_nonzero(calls % hp.train_every_nth == 0))
-    if count == 0 or len(self.experience) < hp.minibatch_size:
-      return np.zeros(0, np.float32)
-    indices = np.stack([
-        self.experience.sample_indices(hp.minibatch_size, self.rng)
-        for _ in range(count)])
-    losses, values = self.learner.train_steps_numpy(
-        self.experience.gather(indices))
-    self.history.add_target_values(values)
-    for loss, value in zip(losses, values):
-      if self.summary_writer is not None and self.iteration % 100 == 0:
-        with self.summary_writer.as_default():
-          tf.summary.scalar('prediction_error', loss, step=self.iteration)
-          tf.summary.scalar('mean_target_value', value, step=self.iteration)
-      self.iteration += 1
-    return losses
-
-  def _environment_beat(self, exploration_period, enable_random):
-    """Plays one note in every melody and stores the transitions.
-
-    Returns:
-      reward_api.StepRewards of the notes played.
-    """
-    observations = self.env.previous
-    q_state = self._q_state
-    scores, reward_logits, new_q_state, new_reward_state = (
-        self.learner.act_numpy(observations, q_state, self._reward_state))
-    self.actions_executed_so_far += 1
-    actions, next_obs = self._choose_actions(
-        scores, exploration_period, enable_random, sample_next_obs=False)
-    parts = self.env.step(next_obs, reward_logits)
-    self._store_batch(dict(
-        observation=observations, state=q_state, action=actions,
-        reward=parts.total.astype(np.float32), new_observation=next_obs,
-        new_state=new_q_state, new_reward_state=new_reward_state))
-    self._q_state = new_q_state
-    self._reward_state = new_reward_state
-    self.history.accumulate(parts)
-    return parts
 
   def train(self, num_steps=10000, exploration_period=5000,
             enable_random=True):
-    """Acts, collects rewards, stores transitions and learns.
+    """Acts, collects rewards, stores transitions and learns (the Runner).
 
     Args:
       num_steps: environment steps to take (notes summed over the parallel
@@ -453,85 +418,19 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
         so a resumed or repeated `train` continues the schedule.
       enable_random: False disables e-greedy exploration.
     """
-    # Acting reads the weights as they are now (restored, assigned, ...);
-    # within the loop only the learner changes them, and re-reads them.
-    self.learner.sync_acting_weights()
-    if self.env_steps == 0 and not self.eval_avg_reward:
-      self.evaluate_model()
-    with lstm_cell.single_threaded_blas():
-      self._train_loop(num_steps, exploration_period, enable_random)
+    self.runner.train(num_steps, exploration_period, enable_random)
 
-  def _train_loop(self, num_steps, exploration_period, enable_random):
-    """`train` after the weights are read, with BLAS on one thread."""
-    batch = self.num_parallel_melodies
-    # Epsilon anneals per environment step; actions are counted per beat.
-    self._exploration_period = exploration_period / batch
-    start_steps = self.env_steps
-    start_time = time.time()
-    last_report = start_time - 7.0  # First report (and ETA) after 3 s.
-    self.reset_composition()
-    self.prime_internal_models()
-    while self.env_steps - start_steps < num_steps:
-      self._environment_beat(self._exploration_period, enable_random)
-      before = self.env_steps
-      self.env_steps += batch
-      self._train_for_calls(batch)
-      if self.env_steps // self.output_every_nth > (
-          before // self.output_every_nth):
-        self._end_of_block()
-      if self.env.beat % self.num_notes_in_melody == 0:
-        if self._checkpoint_due:
-          # Where a later `train` call starts too: a run resumed from here
-          # continues exactly.
-          self.save_model(self.algorithm)
-          self._checkpoint_due = False
-        if self.env_steps - start_steps < num_steps:
-          self.reset_composition()
-          self.prime_internal_models()
-      now = time.time()
-      if now - last_report > 10.0:
-        last_report = now
-        self._report_progress(self.env_steps - start_steps, num_steps,
-                              now - start_time)
-    if self._checkpoint_due:  # A later `train` starts melodies afresh too.
-      self.save_model(self.algorithm)
-      self._checkpoint_due = False
-    self._report_progress(self.env_steps - start_steps, num_steps,
-                          time.time() - start_time)
-
-  def _report_progress(self, done, total, elapsed):
-    rate = done / elapsed if elapsed > 0 else float('nan')
-    eta = (total - done) / rate if rate > 0 else float('nan')
-    logger.info('step %d/%d  %.0f steps/s  ETA %.0f s  (env step %d)',
-                done, total, rate, max(eta, 0.0), self.env_steps)
-
-  def _end_of_block(self):
-    """Every output_every_nth steps: evaluate and record; a checkpoint
-    follows when the melodies in progress end."""
+  def _evaluate_for_runner(self):
     self.evaluate_model()
-    self.history.end_block(total_includes_note_rnn=self.algorithm == 'g')
-    logger.info('Env step %d: reward for last %d steps %.2f (music theory '
-                '%.2f, note rnn %.2f); eval per-note: log p %.3f, music '
-                'theory %.3f; epsilon %.3f', self.env_steps,
-                self.output_every_nth, self.rewards_batched[-1],
-                self.music_theory_rewards_batched[-1],
-                self.note_rnn_rewards_batched[-1],
-                self.eval_avg_note_rnn_reward[-1],
-                self.eval_avg_music_theory_reward[-1],
-                self.exploration_probability())
-    if self.summary_writer is not None:
-      self.history.write_scalars(self.summary_writer, self.env_steps)
-      if self.settings.audio:  # The evaluation's first melodies, audible.
-        audio.write_tensorboard_audio(
-            self.summary_writer, 'eval_melodies', self.eval_melodies,
-            self.env_steps, self.settings.qpm, self.settings.audio_program,
-            audio.get_renderer(self.settings.audio_renderer))
-    self._checkpoint_due = True
+    return self.eval_melodies
+
+  def _save_for_runner(self):
+    self.save_model(self.algorithm)
 
   # --- Composing without learning ----------------------------------------------
 
   def _compose(self, num, length, **kwargs):
-    return rollout.compose(self.learner, self.primer,
+    return rollout.compose(self.agent.policy, self.primer,
                            self.music_theory_config, num, length, self.rng,
                            **kwargs)
 
@@ -543,7 +442,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
       int array [num_compositions, composition_length] of classes.
     """
     return rollout.compose_many(
-        self.learner, self.primer, self.music_theory_config,
+        self.agent.policy, self.primer, self.music_theory_config,
         num_compositions, composition_length or self.num_notes_in_melody,
         self.rng, sample)
 
@@ -594,7 +493,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     logger.debug('Generated sequence: %s', notes)
     path = (os.path.join(self.output_dir, title + '.mid') if overwrite else
             get_next_file_name(self.output_dir, title, 'mid'))
-    encoding.classes_to_midi_file(notes, path)
+    audio.classes_to_midi_file(notes, path)
     if visualize_probs:
       image = prob_image_name or title + '.png'
       plots.plot_note_probabilities(result['probabilities'][0], notes,
@@ -616,7 +515,7 @@ class RLTuner(rl_tuner_compat.OriginalRewardMethods,
     """Statistics of `num_compositions` melodies (the original's stat dict),
     judged in the run's key, tonic and labels unless key / tonic_note say
     otherwise."""
-    return rl_tuner_eval_metrics.compute_composition_stats(
+    return statistics.compute_composition_stats(
         self, num_compositions=num_compositions,
         composition_length=self.num_notes_in_melody,
         config=self.statistics_config(key, tonic_note))

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 
 from note_rnn import encoding
+from note_rnn.data import sequence_example_io
 from note_rnn.model import hparams as note_rnn_hparams_lib
 from note_rnn.model import note_rnn_model
-from note_rnn.data import sequence_example_io
-from rl_tuner.testing import composition as composition_lib
-from rl_tuner.agents.dqn import dqn
-from rl_tuner.agents.dqn import dqn_hparams as dqn_hparams_lib
-from rl_tuner.testing import reference_rewards as rewards
 from rl_tuner import rl_tuner as rl_tuner_lib
 from rl_tuner import rl_tuner_eval_metrics
+from rl_tuner.agents.dqn import dqn
+from rl_tuner.agents.dqn import dqn_hparams as dqn_hparams_lib
+from rl_tuner.testing import composition as composition_lib
+from rl_tuner.testing import reference_rewards as rewards
 
 NUM_CLASSES = 38
 UNITS = 8

@@ -6,10 +6,10 @@ Tiny random networks (see rl_tuner_test); the behaviour, not the music.
 import numpy as np
 import pytest
 
-from rl_tuner.testing import reference_rewards as rewards
 from rl_tuner import rl_tuner as rl_tuner_lib
 from rl_tuner.rl_tuner_test import _dqn
 from rl_tuner.rl_tuner_test import make_tuner
+from rl_tuner.testing import reference_rewards as rewards
 
 # Classes: 2 + MIDI pitch - 48; C4 = 14, F4 = 19, F#4 = 20, G4 = 21.
 C4, F4, F_SHARP4, G4 = 14, 19, 20, 21

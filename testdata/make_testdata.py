@@ -36,7 +36,10 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(_HERE))
 
 from note_seq.protobuf import music_pb2  # pylint: disable=g-import-not-at-top
+
+from note_rnn import audio  # pylint: disable=g-import-not-at-top
 from note_rnn import encoding  # pylint: disable=g-import-not-at-top
+from note_rnn.runtime import outputs  # pylint: disable=g-import-not-at-top
 
 # Tempo of the test files, quarter notes per minute.
 QPM = 120.0
@@ -167,13 +170,13 @@ def make_sequence(tracks, key=None):
 
 def write_midi(name, tracks, key=None):
   path = os.path.join(_HERE, name)
-  encoding.note_sequence_to_midi_file(make_sequence(tracks, key), path)
+  audio.note_sequence_to_midi_file(make_sequence(tracks, key), path)
   return path
 
 
 def write_bytes(name, data):
   path = os.path.join(_HERE, name)
-  encoding.write_file_atomically(path, data)
+  outputs.write_file_atomically(path, data)
   return path
 
 

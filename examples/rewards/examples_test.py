@@ -6,10 +6,9 @@ import pathlib
 
 import numpy as np
 import pytest
+import tune_examples  # pylint: disable=g-bad-import-order
 
 from rl_tuner.testing import reference_rewards as rewards
-
-import tune_examples  # pylint: disable=g-bad-import-order
 
 HERE = pathlib.Path(__file__).resolve().parent
 STEPS = 6000

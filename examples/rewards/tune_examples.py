@@ -19,10 +19,11 @@ from absl import flags
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from note_rnn import encoding
+from note_rnn import audio
 from note_rnn import generation
-from rl_tuner.rewards import reward_api
 from rl_tuner import rl_tuner as rl_tuner_lib
+from rl_tuner.rewards import reward_api
+
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
@@ -88,7 +89,7 @@ def main(argv):
     titles = ([f'before {i}' for i in range(NUM_SAMPLES)] +
               [f'after {i}' for i in range(NUM_SAMPLES)])
     for title, melody in zip(titles, samples):
-      encoding.classes_to_midi_file(
+      audio.classes_to_midi_file(
           [int(c) for c in melody],
           os.path.join(out, title.replace(' ', '_') + '.mid'))
     generation.plot_piano_roll(samples, os.path.join(out, 'piano_roll.png'),

@@ -44,15 +44,17 @@ build's settings and per-collection counts to `corpus_manifest.json`.
 import collections
 import dataclasses
 import json
-import math
 import os
 import random
 import sys
 
 from note_rnn.corpus import corpus_sources
 from note_rnn.data import dataset_runner
+from note_rnn.data import dataset_tasks
 from note_rnn.data import melody_pipeline
 from note_rnn.data import tune_parsing
+from note_rnn.data import tunes as tunes_lib
+
 # Neither note_seq nor music21 is imported at module level (see
 # tune_parsing): note_rnn_build_corpus --help, which reads the defaults
 # here, loads neither.
@@ -334,7 +336,7 @@ def build_corpus_dataset(output_dir, corpus_dir=None,
       collection_names, heldout_collection_names, include_essen)
   music21_version = None
   if parser != tune_parsing.PARSER_NOTE_SEQ or corpus_dir is None:
-    music21_version = corpus_sources.import_music21().__version__
+    music21_version = tunes_lib.import_music21().__version__
   if corpus_dir is None:
     corpus_dir = corpus_sources.music21_corpus_dir()
 
@@ -357,7 +359,7 @@ def build_corpus_dataset(output_dir, corpus_dir=None,
     tasks.append((len(chunk), (chunk, parser, options, expand_repeats)))
   num_workers = num_workers or os.cpu_count() or 1
   num_workers = max(1, min(num_workers, len(tasks)))
-  progress = dataset_runner.Progress(len(tunes), 'tunes', progress_stream)
+  progress = dataset_tasks.Progress(len(tunes), 'tunes', progress_stream)
   results = dataset_runner.run_tasks(tasks, num_workers, progress,
                                       _run_corpus_task)
   progress.finish()
@@ -436,6 +438,8 @@ def _collection_files(stats, training, evaluation, heldout_by_source, seed,
   Returns:
     (file name, writer) pairs for `outputs.write_files_together`.
   """
+  # Imported here (it imports TensorFlow): note_rnn_build_corpus --help
+  # and the worker processes need not load it.
   # pylint: disable-next=g-import-not-at-top
   from note_rnn.data import sequence_example_io
   seen_in_training = {bytes(melody) for _, melody in training}
@@ -574,12 +578,3 @@ def manifest_dict(stats, training_melodies, eval_melodies, settings):
                'for non-commercial use only: evaluate on them, never train '
                'a distributed model on them.'),
   }
-
-
-def format_duration(seconds):
-  """'1h02m03s'-style text of a duration in seconds."""
-  seconds = int(math.floor(seconds + 0.5))
-  hours, rest = divmod(seconds, 3600)
-  minutes, seconds = divmod(rest, 60)
-  return (f'{hours}h{minutes:02d}m{seconds:02d}s' if hours else
-          f'{minutes}m{seconds:02d}s')

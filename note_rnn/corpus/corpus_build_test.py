@@ -1,10 +1,10 @@
 """Tests of the folk-corpus builder (note_rnn.corpus).
 
-Most tests need no music21: ABC splitting, voice extraction, the note-event
-to NoteSequence conversion, collection discovery on a fake corpus folder,
-the statistics, a whole build with note_seq's parser, and the missing-music21
-error. Tests marked by `_music21()` skip where music21 is not installed (CI
-installs only '.[test]').
+Most tests need no music21: the note-event to NoteSequence conversion,
+collection discovery on a fake corpus folder, the statistics, a whole build
+with note_seq's parser, and the missing-music21 error. Tests marked by
+`_music21()` skip where music21 is not installed (CI installs only
+'.[test]').
 """
 
 import collections
@@ -16,14 +16,15 @@ import sys
 from note_seq.protobuf import music_pb2
 import pytest
 
+from note_rnn import encoding
 from note_rnn.corpus import corpus_build as corpus
 from note_rnn.corpus import corpus_sources
 from note_rnn.data import dataset_runner
-from note_rnn import encoding
 from note_rnn.data import melody_pipeline as mp
 from note_rnn.data import note_events
 from note_rnn.data import sequence_example_io as sio
 from note_rnn.data import tune_parsing
+from note_rnn.data import tunes as tunes_lib
 
 # An 8-bar C major tune (quavers) note_seq's ABC parser reads; 5+ pitch
 # classes, so the default melody options keep it.
@@ -98,151 +99,6 @@ def _write_fake_corpus(root):
 
 
 # ---------------------------------------------------------------------------
-# ABC text.
-
-
-def test_split_abc_tunebook_header_tunes_and_free_text():
-  text = ('% comment\nM:6/8\n\nX: 7\nT:A\nK:D\nabc|\n\nfree text\n'
-          'X:8\nT:B\nK:G\ndef|\n')
-  header, tunes = corpus_sources.split_abc_tunebook(text)
-  assert header == '% comment\nM:6/8'
-  assert tunes == [(7, 'X: 7\nT:A\nK:D\nabc|'), (8, 'X:8\nT:B\nK:G\ndef|')]
-  assert corpus_sources.split_abc_tunebook('no tunes here\n') == (
-      'no tunes here', [])
-  assert corpus_sources.split_abc_tunebook('X:\nK:C\nC|')[1] == [
-      (-1, 'X:\nK:C\nC|')
-  ]
-
-
-def test_abc_file_header_keeps_fields_and_directives_only():
-  header = '% Glasgow\n%%staffsep 55\n\nM:C|\nSome free text\nL:1/8'
-  assert corpus_sources.abc_file_header(header) == '%%staffsep 55\nM:C|\nL:1/8'
-
-
-def test_abc_first_voice_from_voice_lines_and_inline_fields():
-  tune = ('X:1\nT:Duet\nV:1\nV:2 merge\nK:D\n[V:1] abc|def|\n[V:2] x|x8|\n'
-          '%\nV:1\nABC|\nV:2\nDEF|\nw: words of voice 2\n')
-  assert corpus_sources.abc_first_voice(tune) == (
-      'X:1\nT:Duet\nK:D\n abc|def|\nABC|')
-  # Body text before any voice field belongs to the first voice.
-  assert corpus_sources.abc_first_voice(
-      'X:1\nK:C\nCDE|\nV:2\nGAB|') == 'X:1\nK:C\nCDE|'
-  # Fields and comments before the first voice field are not music;
-  # body fields follow the voice they are written in.
-  assert corpus_sources.abc_first_voice(
-      'X:1\nK:A\nP:A\n%\n[V:1] abc|\n[V:2] ABC|\nP:B\n[V:1] def|') == (
-          'X:1\nK:A\nP:A\n%\n abc|\n def|')
-  plain = SCALE_TUNE.format(number=1)
-  assert corpus_sources.abc_first_voice(plain) == plain
-
-
-# ---------------------------------------------------------------------------
-# Note events -> NoteSequence.
-
-
-def test_merge_note_events_ties_chords_and_grace_notes():
-  events = [
-      note_events.NoteEvent(0.0, 0.0, (74,), grace=True),
-      note_events.NoteEvent(0.0, 1.0, (60,), tie='start'),
-      note_events.NoteEvent(1.0, 1.0, (60,), tie='continue'),
-      note_events.NoteEvent(2.0, 0.5, (60,), tie='stop'),
-      # A "tie" to another pitch (a slur) does not merge.
-      note_events.NoteEvent(2.5, 0.5, (62,), tie='start'),
-      note_events.NoteEvent(3.0, 1.0, (64,)),
-      # A chord keeps its top note.
-      note_events.NoteEvent(4.0, 1.0, (55, 67, 64)),
-      # Not contiguous: the tie is not honoured.
-      note_events.NoteEvent(5.0, 1.0, (67,), tie='start'),
-      note_events.NoteEvent(6.5, 1.0, (67,), tie='stop'),
-      note_events.NoteEvent(8.0, 1.0, ()),
-  ]
-  assert note_events.merge_note_events(events) == [
-      (0.0, 2.5, 60), (2.5, 3.0, 62), (3.0, 4.0, 64), (4.0, 5.0, 67),
-      (5.0, 6.0, 67), (6.5, 7.5, 67)]
-
-
-def test_events_to_note_sequence_times_signatures_and_pickup():
-  events = [note_events.NoteEvent(0.0, 1.0, (67,)),  # A one-beat pickup ...
-            note_events.NoteEvent(1.0, 2.0, (72,))]  # ... then the first bar.
-  sequence = note_events.events_to_note_sequence(
-      events,
-      time_signatures=[(0.0, 3, 4), (1.0, 3, 4), (4.0, 6, 8)],
-      key_signatures=[(0.0, 7, 'dorian'), (1.0, 7, 'dorian'),
-                      (4.0, 2, 'minor')],
-      pickup=2.0, qpm=120.0)
-  seconds = 60.0 / 120.0
-  assert [(n.pitch, n.start_time, n.end_time) for n in sequence.notes] == [
-      (67, 2 * seconds, 3 * seconds), (72, 3 * seconds, 5 * seconds)]
-  assert [n.velocity for n in sequence.notes
-         ] == [note_events.DEFAULT_VELOCITY] * 2
-  assert [(t.time, t.qpm) for t in sequence.tempos] == [(0.0, 120.0)]
-  # Repeated signatures are dropped; those at offset 0 stay at time 0.
-  assert [(t.time, t.numerator, t.denominator)
-          for t in sequence.time_signatures] == [(0.0, 3, 4),
-                                                 (6 * seconds, 6, 8)]
-  assert [(k.time, k.key, k.mode) for k in sequence.key_signatures] == [
-      (0.0, 7, KSM.DORIAN), (6 * seconds, 2, KSM.MINOR)]
-  assert sequence.total_time == 5 * seconds
-  assert sequence.ticks_per_quarter == 220
-
-
-def test_drop_split_bar_signatures():
-  # music21's ABC reader: 2/2, a split-off 1/6 bar, 2/2 again, ..., and a
-  # split-off last bar.
-  third = 2.0 / 3.0  # A 1/6 bar, in quarter notes.
-  signatures = [(0.0, 2, 2), (8.0, 1, 6), (8.0 + third, 2, 2),
-                (16.0 + third, 1, 6), (16.0 + 2 * third, 2, 2),
-                (24.0 + 2 * third, 3, 8)]
-  assert note_events.drop_split_bar_signatures(
-      signatures, end=25.5 + 2 * third) == [(0.0, 2, 2)]
-  # Without the end, the last signature is kept.
-  assert note_events.drop_split_bar_signatures(signatures)[-1] == (
-      24.0 + 2 * third, 3, 8)
-  # Real changes stay: longer than one bar, or not returning.
-  changes = [(0.0, 3, 4), (12.0, 2, 4), (20.0, 3, 4), (23.0, 6, 8)]
-  assert note_events.drop_split_bar_signatures(changes, end=35.0) == changes
-  assert note_events.drop_split_bar_signatures(
-      [(0.0, 4, 4), (4.0, 4, 4), (8.0, 3, 4)], end=11.0) == [
-          (0.0, 4, 4)]
-  assert note_events.drop_split_bar_signatures([]) == []
-
-
-def test_events_to_note_sequence_defaults_to_four_four():
-  sequence = note_events.events_to_note_sequence(
-      [note_events.NoteEvent(0.0, 1.0, (60,))])
-  assert [(t.numerator, t.denominator) for t in sequence.time_signatures] == [
-      (4, 4)]
-  assert not sequence.key_signatures
-
-
-def test_events_to_note_sequence_feeds_the_melody_pipeline():
-  # An 8-bar 3/4 tune with a one-beat pickup; ties make half notes.
-  scale = [60, 62, 64, 65, 67, 69, 71, 72]
-  events = [note_events.NoteEvent(0.0, 1.0, (59,))]
-  for bar in range(8):
-    offset = 1.0 + 3.0 * bar
-    pitch = scale[bar]
-    events += [note_events.NoteEvent(offset, 1.0, (pitch,), tie='start'),
-               note_events.NoteEvent(offset + 1.0, 1.0, (pitch,), tie='stop'),
-               note_events.NoteEvent(offset + 2.0, 1.0, (pitch + 12, pitch))]
-  sequence = note_events.events_to_note_sequence(
-      events, [(0.0, 3, 4)], [(0.0, 0, 'major')], pickup=2.0)
-  melodies, stats = mp.note_sequence_to_class_sequences(sequence)
-  assert stats.melodies_kept == 1
-  (melody,) = melodies
-  # The melody starts at the pickup's bar: 2 beats without an event (the
-  # pickup is shifted onto beat 3), then the pickup note; 1 + 8 bars.
-  steps_per_bar = 3 * encoding.STEPS_PER_QUARTER
-  assert len(melody) == 9 * steps_per_bar
-  assert melody[:8] == [encoding.HOLD_CLASS] * 8
-  assert melody[8] >= encoding.NUM_SPECIAL_EVENTS
-  onsets = [c for c in melody if c >= encoding.NUM_SPECIAL_EVENTS]
-  # One onset for the pickup, then per bar a tied half note and the top
-  # note of a chord.
-  assert len(onsets) == 1 + 2 * 8
-
-
-# ---------------------------------------------------------------------------
 # Collections and discovery.
 
 
@@ -311,7 +167,7 @@ def test_discover_tunes_on_a_fake_corpus(tmp_path):
       ('ryansMammoth/CEmpty.abc', corpus_sources.FILE_NO_TUNES)]
   assert (stats['bach'].files, stats['bach'].tunes) == (3, 3)
   bach = tunes[0]
-  assert bach.kind == corpus_sources.KIND_SCORE and bach.melody_part == 'soprano'
+  assert bach.kind == tunes_lib.KIND_SCORE and bach.melody_part == 'soprano'
   assert not bach.abc
   tuplet = tunes[5]
   assert tuplet.reference_number == 3
@@ -360,9 +216,9 @@ def test_parse_with_note_seq_reports_reasons(tmp_path):
   assert reason == '' and len(sequence.notes) == 50
   assert tune_parsing.parse_with_note_seq(
       by_key['oneills1850/0002-0003_b.abc#0002']) == (None, TUPLET_ERROR)
-  tune = corpus_sources.Tune('bach', 'bach/x.krn',
-                             str(root / 'bach' / 'bwv277.krn'),
-                             corpus_sources.KIND_SCORE)
+  tune = tunes_lib.Tune('bach', 'bach/x.krn',
+                        str(root / 'bach' / 'bwv277.krn'),
+                        tunes_lib.KIND_SCORE)
   assert tune_parsing.parse_with_note_seq(tune) == (
       None, tune_parsing.REASON_UNSUPPORTED_FORMAT)
   sequence, outcome = tune_parsing.parse_tune(
@@ -609,13 +465,11 @@ def test_build_without_melodies_raises_with_stats(tmp_path):
 
 def test_missing_music21_says_how_to_install(tmp_path, monkeypatch):
   monkeypatch.setitem(sys.modules, 'music21', None)
-  with pytest.raises(corpus_sources.Music21NotInstalledError,
+  with pytest.raises(tunes_lib.Music21NotInstalledError,
                      match=r"pip install -e '\.\[corpus\]'"):
-    corpus_sources.import_music21()
-  with pytest.raises(corpus_sources.Music21NotInstalledError):
     corpus.build_corpus_dataset(str(tmp_path / 'out'))
   root = _write_fake_corpus(tmp_path / 'corpus')
-  with pytest.raises(corpus_sources.Music21NotInstalledError):
+  with pytest.raises(tunes_lib.Music21NotInstalledError):
     _build(root, tmp_path / 'out', parser=tune_parsing.PARSER_AUTO)
 
 
@@ -648,20 +502,15 @@ def test_corpus_stats_counts_outcomes():
   assert 'bach music21 failed: (IndexError: 1)' in table
 
 
-def test_format_duration():
-  assert corpus.format_duration(59.6) == '1m00s'
-  assert corpus.format_duration(3723) == '1h02m03s'
-
-
 # ---------------------------------------------------------------------------
 # With music21.
 
 
 def test_music21_parses_what_note_seq_rejects(tmp_path):
   _music21()
-  tune = corpus_sources.Tune(
+  tune = tunes_lib.Tune(
       'ryansMammoth', 'ryansMammoth/t.abc#0001', str(tmp_path / 't.abc'),
-      corpus_sources.KIND_ABC,
+      tunes_lib.KIND_ABC,
       'X:1\nT:t\nM:3/4\nL:1/8\nK:D\n'
       'A2|:d4 (3fed|{g}f2-f2 [Ad]2|[1 e6:|[2 e4||\n')
   sequence, reason, expanded = tune_parsing.parse_with_music21(tune)

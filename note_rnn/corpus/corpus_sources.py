@@ -4,22 +4,20 @@
 (`resolve_split_collections` also sorts out held-out collections, which are
 read for evaluation only); `discover_tunes` lists each collection's files
 in the installed music21 (or any folder laid out like its `corpus/`) and
-splits ABC tunebooks into tunes (`split_abc_tunebook`: a tune runs from its
-`X:` line to the first empty line, ABC 2.1; the lines before the first `X:`
-are the file header, given to every tune). Score files (the Bach chorales)
-are one tune each; a held-out collection may be sampled down.
+splits ABC tunebooks into tunes (`abc_text.split_abc_tunebook`: a tune
+runs from its `X:` line to the first empty line, ABC 2.1; the lines before
+the first `X:` are the file header, given to every tune). Score files (the
+Bach chorales) are one tune each; a held-out collection may be sampled
+down.
 """
 
 import collections
 import dataclasses
 import os
 import random
-import re
 
-
-# Kinds of collection files.
-KIND_ABC = 'abc'
-KIND_SCORE = 'score'
+from note_rnn.data import abc_text
+from note_rnn.data import tunes
 
 # DatasetStats.files_failed reasons: an ABC file without tunes (no X:
 # line), one whose tunes all transcribe tunes of earlier files (O'Neill's
@@ -31,14 +29,6 @@ FILE_ONLY_DUPLICATES = 'only_duplicate_tunes'
 # held out (never trained on; evaluation only).
 ROLE_TRAINING = 'training'
 ROLE_HELDOUT = 'heldout'
-
-# Installing the extra that provides music21.
-INSTALL_HINT = "pip install -e '.[corpus]'"
-
-
-class Music21NotInstalledError(ImportError):
-  """music21, which holds the corpus, is not installed."""
-
 
 @dataclasses.dataclass(frozen=True)
 class Collection:
@@ -80,28 +70,28 @@ _MUSIC21_CORPUS_LICENSE = (
 COLLECTIONS = {
     c.name: c for c in (
         Collection(
-            'oneills1850', "O'Neill's Music of Ireland (1903)", KIND_ABC,
-            ('.abc',),
+            'oneills1850', "O'Neill's Music of Ireland (1903)",
+            tunes.KIND_ABC, ('.abc',),
             'tunes public domain (1903); ABC by volunteers (Z: fields); '
             + _MUSIC21_CORPUS_LICENSE,
             dedupe_reference_numbers=True),
         Collection(
-            'ryansMammoth', "Ryan's Mammoth Collection (1883)", KIND_ABC,
-            ('.abc',),
+            'ryansMammoth', "Ryan's Mammoth Collection (1883)",
+            tunes.KIND_ABC, ('.abc',),
             'tunes public domain (1883); ABC by volunteers (Z: fields); '
             + _MUSIC21_CORPUS_LICENSE),
         Collection(
-            'airdsAirs', "Aird's Selection of Airs (1778-1803)", KIND_ABC,
-            ('.abc',),
+            'airdsAirs', "Aird's Selection of Airs (1778-1803)",
+            tunes.KIND_ABC, ('.abc',),
             'tunes public domain (1778-1803); ABC by Jack Campin; '
             + _MUSIC21_CORPUS_LICENSE),
         Collection(
             'miscFolk', 'American fife tunes, Northumbrian Minstrelsy (1882)',
-            KIND_ABC, ('.abc',),
+            tunes.KIND_ABC, ('.abc',),
             'tunes public domain; ABC by Jack Campin; '
             + _MUSIC21_CORPUS_LICENSE),
         Collection(
-            'bach', 'J. S. Bach chorales (soprano line)', KIND_SCORE,
+            'bach', 'J. S. Bach chorales (soprano line)', tunes.KIND_SCORE,
             ('.mxl', '.xml', '.krn'),
             'compositions public domain; MusicXML encodings with no rights '
             'field; the 3 Humdrum files (CCARH 1994, "refer to licensing '
@@ -109,7 +99,7 @@ COLLECTIONS = {
             + _MUSIC21_CORPUS_LICENSE,
             melody_part='soprano'),
         Collection(
-            'essenFolksong', 'Essen Folksong Collection', KIND_ABC,
+            'essenFolksong', 'Essen Folksong Collection', tunes.KIND_ABC,
             ('.abc',),
             'essenFolksong/license.txt: legal status unclear; permission for '
             'NON-COMMERCIAL distribution and use in music21 only',
@@ -129,29 +119,10 @@ ESSEN = 'essenFolksong'
 # music21 and its corpus folder.
 
 
-def import_music21():
-  """Imports music21.
-
-  Returns:
-    The `music21` module.
-
-  Raises:
-    Music21NotInstalledError: it is not installed (the message says how to
-      install it).
-  """
-  try:
-    # pylint: disable-next=g-import-not-at-top
-    import music21  # pytype: disable=import-error
-  except ImportError as e:
-    raise Music21NotInstalledError(
-        f'music21 is not installed ({e}); it holds the folk-tune corpus: '
-        f'{INSTALL_HINT}') from e
-  return music21
-
-
 def music21_corpus_dir():
   """The `corpus/` folder of the installed music21 (raises if missing)."""
-  music21 = import_music21()
+  music21 = tunes.import_music21()
+  # Imported here: music21 is optional, and slow to import.
   # pylint: disable-next=g-import-not-at-top
   from music21 import corpus  # pytype: disable=import-error
   del music21
@@ -245,149 +216,6 @@ def evaluation_only(name, role):
 
 # ---------------------------------------------------------------------------
 # Finding tunes.
-
-
-@dataclasses.dataclass(frozen=True)
-class Tune:
-  """One tune to parse.
-
-  Attributes:
-    collection: collection name.
-    key: stable source key, '<collection>/<file>' for a score file and
-      '<collection>/<file>#<n>' (n = 1-based position in the file, 4 digits)
-      for an ABC tune; '/'-separated, independent of where music21 lives.
-    path: absolute path of the file.
-    kind: `KIND_ABC` or `KIND_SCORE`.
-    abc: ABC text of the tune (the file header, an empty line, the tune);
-      empty for score files.
-    reference_number: the tune's `X:` number (-1 if none or not ABC).
-    melody_part: `Collection.melody_part`.
-  """
-  collection: str
-  key: str
-  path: str
-  kind: str
-  abc: str = ''
-  reference_number: int = -1
-  melody_part: str = ''
-
-
-_X_LINE = re.compile(r'X:\s*(\d*)')
-
-
-def split_abc_tunebook(text):
-  """Splits an ABC tunebook into its file header and tunes.
-
-  A tune starts at an `X:` line and ends at the first empty line (ABC 2.1);
-  free text up to the next `X:` line is dropped. Lines before the first `X:`
-  line are the file header.
-
-  Args:
-    text: the tunebook's text.
-
-  Returns:
-    (header, tunes): header text ('' if none) and a list of
-    (reference number or -1, tune text), in file order.
-  """
-  lines = text.splitlines()
-  starts = [i for i, line in enumerate(lines) if _X_LINE.match(line)]
-  if not starts:
-    return '\n'.join(lines).strip(), []
-  header = '\n'.join(lines[:starts[0]]).strip()
-  tunes = []
-  for start, end in zip(starts, starts[1:] + [len(lines)]):
-    block = []
-    for line in lines[start:end]:
-      if not line.strip():
-        break
-      block.append(line)
-    number = _X_LINE.match(block[0]).group(1)
-    tunes.append((int(number) if number else -1, '\n'.join(block)))
-  return header, tunes
-
-
-_FIELD_LINE = re.compile(r'[A-Za-z+]:')
-_VOICE_LINE = re.compile(r'\s*V:\s*(\S+)')
-_INLINE_VOICE = re.compile(r'\[V:\s*([^\]\s]+)[^\]]*\]')
-
-
-def abc_file_header(header):
-  """The parts of an ABC file header that set tune defaults.
-
-  Keeps information fields and `%%` directives; drops comments and free
-  text (which parsers may read as music) and blank lines (which note_seq
-  reads as tune boundaries).
-
-  Args:
-    header: text before a tunebook's first `X:` line.
-
-  Returns:
-    The kept lines, joined by newlines ('' if none).
-  """
-  kept = [line.rstrip() for line in header.splitlines()
-          if _FIELD_LINE.match(line) or line.startswith('%%')]
-  return '\n'.join(kept)
-
-
-def abc_first_voice(tune):
-  """Keeps only the first voice of a multi-voice ABC tune.
-
-  Header lines (through the `K:` line) are kept for every voice. The first
-  voice is the first voice declared in the header (`V:` line), else the
-  first voice named in the body (a `V:` line or an inline `[V:id]` field)
-  if no music comes before it, else the unnamed voice of that music. Body
-  lines and fields are kept for the first voice only; `V:` lines and
-  inline voice fields are removed, so the result reads as a single-voice
-  tune. A tune without voice fields is returned unchanged.
-
-  Args:
-    tune: ABC text of one tune.
-
-  Returns:
-    ABC text of the tune's first voice.
-  """
-  lines = tune.splitlines()
-  if not any(_VOICE_LINE.match(line) or _INLINE_VOICE.search(line)
-             for line in lines):
-    return tune
-  header_end = next((i + 1 for i, line in enumerate(lines)
-                     if line.startswith('K:')), 0)
-  header, body = lines[:header_end], lines[header_end:]
-  first = None
-  for line in header:
-    match = _VOICE_LINE.match(line)
-    if match:
-      first = match.group(1)
-      break
-  if first is None:
-    for line in body:
-      match = _VOICE_LINE.match(line) or _INLINE_VOICE.match(line.strip())
-      if match:
-        first = match.group(1)
-        break
-      if line.strip() and not (_FIELD_LINE.match(line) or
-                               line.startswith('%')):
-        break  # Music before any voice field: the unnamed voice is first.
-  kept = [line for line in header if not _VOICE_LINE.match(line)]
-  current = first
-  for line in body:
-    match = _VOICE_LINE.match(line)
-    if match:
-      current = match.group(1)
-      continue
-    pieces = []
-    position = 0
-    for inline in _INLINE_VOICE.finditer(line):
-      if current == first:
-        pieces.append(line[position:inline.start()])
-      current = inline.group(1)
-      position = inline.end()
-    if current == first:
-      pieces.append(line[position:])
-    text = ''.join(pieces)
-    if text.strip():
-      kept.append(text.rstrip())
-  return '\n'.join(kept)
 
 
 def _read_text(path):
@@ -492,14 +320,14 @@ def discover_tunes(corpus_dir, collection_names, max_tunes_per_collection=0,
     sample_seed: seed of the samples.
 
   Returns:
-    (tunes, stats): `Tune`s ordered by collection name, file name and
+    (tunes, stats): `tunes.Tune`s ordered by collection name, file name and
     position, and {name: `CollectionStats`} with files, tunes and
     duplicates filled in.
 
   Raises:
     FileNotFoundError: a collection's folder is missing.
   """
-  tunes = []
+  all_tunes = []
   stats = {}
   for name in sorted(collection_names):
     collection = COLLECTIONS[name]
@@ -515,12 +343,12 @@ def discover_tunes(corpus_dir, collection_names, max_tunes_per_collection=0,
       stat.files += 1
       path = os.path.join(directory, filename)
       file_key = f'{name}/{filename}'
-      if collection.kind == KIND_SCORE:
-        found.append(Tune(name, file_key, path, KIND_SCORE,
-                          melody_part=collection.melody_part))
+      if collection.kind == tunes.KIND_SCORE:
+        found.append(tunes.Tune(name, file_key, path, tunes.KIND_SCORE,
+                                melody_part=collection.melody_part))
         continue
-      header, abc_tunes = split_abc_tunebook(_read_text(path))
-      header = abc_file_header(header)
+      header, abc_tunes = abc_text.split_abc_tunebook(_read_text(path))
+      header = abc_text.abc_file_header(header)
       count = len(found)
       for position, (number, text) in enumerate(abc_tunes, 1):
         if collection.dedupe_reference_numbers and number >= 0:
@@ -528,10 +356,11 @@ def discover_tunes(corpus_dir, collection_names, max_tunes_per_collection=0,
             stat.duplicates += 1
             continue
           seen_numbers.add(number)
-        text = abc_first_voice(text)
+        text = abc_text.abc_first_voice(text)
         abc = f'{header}\n\n{text}\n' if header else f'{text}\n'
-        found.append(Tune(name, f'{file_key}#{position:04d}', path,
-                          KIND_ABC, abc, number, collection.melody_part))
+        found.append(tunes.Tune(
+            name, f'{file_key}#{position:04d}', path, tunes.KIND_ABC, abc,
+            number, collection.melody_part))
       if len(found) == count:
         stat.files_without_tunes.append(
             (file_key, FILE_ONLY_DUPLICATES if abc_tunes else FILE_NO_TUNES))
@@ -546,5 +375,5 @@ def discover_tunes(corpus_dir, collection_names, max_tunes_per_collection=0,
                                                  sample_size)
       found = [found[i] for i in sorted(chosen)]
     stat.tunes = len(found)
-    tunes.extend(found)
-  return tunes, stats
+    all_tunes.extend(found)
+  return all_tunes, stats

@@ -1,11 +1,13 @@
 """ABC text before any parser reads it: bytes to text, tunebook to tunes.
 
-`decode_abc` decodes ABC file bytes as ABC tools do; `abc_tunes` splits a
-tunebook into tunes that parse alone, as the corpus builder splits
-music21's (`note_rnn.corpus_sources`); `abc_tune_bound_reason` bounds a
-tune from its text before music21, whose ABC reader is slow or runs out of
-memory on very long bars, meters or tunes, reads it. Nothing here needs
-note_seq or music21.
+`decode_abc` decodes ABC file bytes as ABC tools do; `split_abc_tunebook`
+splits a tunebook into its file header and tunes (`abc_file_header` keeps
+the header's defaults, `abc_first_voice` a multi-voice tune's first
+voice), which the corpus builder (`note_rnn.corpus.corpus_sources`) and
+`abc_tunes` use; `abc_tunes` gives tunes that parse alone;
+`abc_tune_bound_reason` bounds a tune from its text before music21, whose
+ABC reader is slow or runs out of memory on very long bars, meters or
+tunes, reads it. Nothing here needs note_seq or music21.
 """
 
 import codecs
@@ -13,7 +15,6 @@ import dataclasses
 import fractions
 import re
 
-from note_rnn.corpus import corpus_sources
 from note_rnn import encoding
 from note_rnn.data import melody_pipeline
 
@@ -98,12 +99,130 @@ def decode_abc(data):
   raise AssertionError('latin-1 decodes any bytes')
 
 
+_X_LINE = re.compile(r'X:\s*(\d*)')
+
+
+def split_abc_tunebook(text):
+  """Splits an ABC tunebook into its file header and tunes.
+
+  A tune starts at an `X:` line and ends at the first empty line (ABC 2.1);
+  free text up to the next `X:` line is dropped. Lines before the first `X:`
+  line are the file header.
+
+  Args:
+    text: the tunebook's text.
+
+  Returns:
+    (header, tunes): header text ('' if none) and a list of
+    (reference number or -1, tune text), in file order.
+  """
+  lines = text.splitlines()
+  starts = [i for i, line in enumerate(lines) if _X_LINE.match(line)]
+  if not starts:
+    return '\n'.join(lines).strip(), []
+  header = '\n'.join(lines[:starts[0]]).strip()
+  tunes = []
+  for start, end in zip(starts, starts[1:] + [len(lines)]):
+    block = []
+    for line in lines[start:end]:
+      if not line.strip():
+        break
+      block.append(line)
+    number = _X_LINE.match(block[0]).group(1)
+    tunes.append((int(number) if number else -1, '\n'.join(block)))
+  return header, tunes
+
+
+_FIELD_LINE = re.compile(r'[A-Za-z+]:')
+_VOICE_LINE = re.compile(r'\s*V:\s*(\S+)')
+_INLINE_VOICE = re.compile(r'\[V:\s*([^\]\s]+)[^\]]*\]')
+
+
+def abc_file_header(header):
+  """The parts of an ABC file header that set tune defaults.
+
+  Keeps information fields and `%%` directives; drops comments and free
+  text (which parsers may read as music) and blank lines (which note_seq
+  reads as tune boundaries).
+
+  Args:
+    header: text before a tunebook's first `X:` line.
+
+  Returns:
+    The kept lines, joined by newlines ('' if none).
+  """
+  kept = [line.rstrip() for line in header.splitlines()
+          if _FIELD_LINE.match(line) or line.startswith('%%')]
+  return '\n'.join(kept)
+
+
+def abc_first_voice(tune):
+  """Keeps only the first voice of a multi-voice ABC tune.
+
+  Header lines (through the `K:` line) are kept for every voice. The first
+  voice is the first voice declared in the header (`V:` line), else the
+  first voice named in the body (a `V:` line or an inline `[V:id]` field)
+  if no music comes before it, else the unnamed voice of that music. Body
+  lines and fields are kept for the first voice only; `V:` lines and
+  inline voice fields are removed, so the result reads as a single-voice
+  tune. A tune without voice fields is returned unchanged.
+
+  Args:
+    tune: ABC text of one tune.
+
+  Returns:
+    ABC text of the tune's first voice.
+  """
+  lines = tune.splitlines()
+  if not any(_VOICE_LINE.match(line) or _INLINE_VOICE.search(line)
+             for line in lines):
+    return tune
+  header_end = next((i + 1 for i, line in enumerate(lines)
+                     if line.startswith('K:')), 0)
+  header, body = lines[:header_end], lines[header_end:]
+  first = None
+  for line in header:
+    match = _VOICE_LINE.match(line)
+    if match:
+      first = match.group(1)
+      break
+  if first is None:
+    for line in body:
+      match = _VOICE_LINE.match(line) or _INLINE_VOICE.match(line.strip())
+      if match:
+        first = match.group(1)
+        break
+      if line.strip() and not (_FIELD_LINE.match(line) or
+                               line.startswith('%')):
+        break  # Music before any voice field: the unnamed voice is first.
+  kept = [line for line in header if not _VOICE_LINE.match(line)]
+  current = first
+  for line in body:
+    match = _VOICE_LINE.match(line)
+    if match:
+      current = match.group(1)
+      continue
+    pieces = []
+    position = 0
+    for inline in _INLINE_VOICE.finditer(line):
+      if current == first:
+        pieces.append(line[position:inline.start()])
+      current = inline.group(1)
+      position = inline.end()
+    if current == first:
+      pieces.append(line[position:])
+    text = ''.join(pieces)
+    if text.strip():
+      kept.append(text.rstrip())
+  return '\n'.join(kept)
+
+
 def abc_tunes(text):
   """An ABC tunebook's tunes, each as text that parses alone.
 
   The tunebook is split as the corpus builder splits music21's
-  (`corpus_sources.split_abc_tunebook`: a tune runs from its X: line to the
-  first empty line); the file header's fields and directives
+  (`split_abc_tunebook`: a tune runs from its X: line to the first empty
+  line); the file header's fields and directives
   (`abc_file_header`) are put before every tune, and a multi-voice tune
   keeps its first voice (`abc_first_voice`). Text without an X: line is one
   tune.
@@ -114,13 +233,12 @@ def abc_tunes(text):
   Returns:
     List of (reference number or -1, ABC text), in file order.
   """
-  header, tunes = corpus_sources.split_abc_tunebook(text)
+  header, tunes = split_abc_tunebook(text)
   if not tunes:
     return [(-1, header + '\n')] if header else []
-  header = corpus_sources.abc_file_header(header)
+  header = abc_file_header(header)
   return [(number, f'{header}\n\n{tune}\n' if header else f'{tune}\n')
-          for number, tune in ((n, corpus_sources.abc_first_voice(t))
-                               for n, t in tunes)]
+          for number, tune in ((n, abc_first_voice(t)) for n, t in tunes)]
 
 
 # Tokens of ABC music lines that `abc_tune_bound_reason` reads; the rest

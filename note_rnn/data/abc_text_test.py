@@ -24,6 +24,41 @@ def test_text_without_an_x_line_is_one_tune():
   assert not abc_text.abc_tunes('\n\n')
 
 
+def test_split_abc_tunebook_header_tunes_and_free_text():
+  text = ('% comment\nM:6/8\n\nX: 7\nT:A\nK:D\nabc|\n\nfree text\n'
+          'X:8\nT:B\nK:G\ndef|\n')
+  header, tunes = abc_text.split_abc_tunebook(text)
+  assert header == '% comment\nM:6/8'
+  assert tunes == [(7, 'X: 7\nT:A\nK:D\nabc|'), (8, 'X:8\nT:B\nK:G\ndef|')]
+  assert abc_text.split_abc_tunebook('no tunes here\n') == (
+      'no tunes here', [])
+  assert abc_text.split_abc_tunebook('X:\nK:C\nC|')[1] == [
+      (-1, 'X:\nK:C\nC|')
+  ]
+
+
+def test_abc_file_header_keeps_fields_and_directives_only():
+  header = '% Glasgow\n%%staffsep 55\n\nM:C|\nSome free text\nL:1/8'
+  assert abc_text.abc_file_header(header) == '%%staffsep 55\nM:C|\nL:1/8'
+
+
+def test_abc_first_voice_from_voice_lines_and_inline_fields():
+  tune = ('X:1\nT:Duet\nV:1\nV:2 merge\nK:D\n[V:1] abc|def|\n[V:2] x|x8|\n'
+          '%\nV:1\nABC|\nV:2\nDEF|\nw: words of voice 2\n')
+  assert abc_text.abc_first_voice(tune) == (
+      'X:1\nT:Duet\nK:D\n abc|def|\nABC|')
+  # Body text before any voice field belongs to the first voice.
+  assert abc_text.abc_first_voice(
+      'X:1\nK:C\nCDE|\nV:2\nGAB|') == 'X:1\nK:C\nCDE|'
+  # Fields and comments before the first voice field are not music;
+  # body fields follow the voice they are written in.
+  assert abc_text.abc_first_voice(
+      'X:1\nK:A\nP:A\n%\n[V:1] abc|\n[V:2] ABC|\nP:B\n[V:1] def|') == (
+          'X:1\nK:A\nP:A\n%\n abc|\n def|')
+  plain = 'X:1\nT:Scale\nM:4/4\nL:1/8\nK:C\nCDEF GABc|c8|]'
+  assert abc_text.abc_first_voice(plain) == plain
+
+
 def test_tune_size_of_a_plain_tune():
   size = abc_text.abc_tune_size(
       'X:1\nM:4/4\nL:1/8\nK:C\n'

@@ -1,12 +1,13 @@
 """The dataset job's tasks as Ray tasks: one machine's cores or a cluster's.
 
-`run_tasks` is `note_rnn.dataset_runner.run_tasks` on Ray: the same tasks
-(one per file, or per chunk of NoteSequence records), the same worker entry
-point, results in task order, so the melodies, the statistics and the
-train/eval split are those of the local runner for the same input and
-seed. A task whose worker process dies is retried once by Ray; if it dies
-again it is split when it can be (a chunk of records, one task per
-record), else it fails as `worker_crashed`, as locally.
+`run_tasks` is `note_rnn.data.dataset_runner.run_tasks` on Ray: the same
+tasks (`note_rnn.data.dataset_tasks`: one per file, or per chunk of
+NoteSequence records), the same worker entry point, results in task order,
+so the melodies, the statistics and the train/eval split are those of the
+local runner for the same input and seed. A task whose worker process dies
+is retried once by Ray; if it dies again it is split when it can be (a
+chunk of records, one task per record), else it fails as `worker_crashed`,
+as locally.
 
 The input files must be readable at the same path on every node (a shared
 file system) when Ray runs on a cluster.
@@ -16,7 +17,7 @@ import contextlib
 import logging
 import os
 
-from note_rnn.data import dataset_runner
+from note_rnn.data import dataset_tasks
 
 # Ray's retries of a task whose worker process died.
 RETRIES_ON_CRASH = 1
@@ -32,6 +33,7 @@ class RayMissingError(ImportError):
 def import_ray():
   """Imports ray, or raises RayMissingError naming the install command."""
   try:
+    # Imported here: Ray is optional, and heavy.
     import ray  # pylint: disable=g-import-not-at-top,import-outside-toplevel
   except ImportError as e:
     raise RayMissingError('--runner=ray needs Ray (an optional extra): '
@@ -69,17 +71,13 @@ def _crashed(ray, error):
   return isinstance(error, kinds)
 
 
-# The local runner's worker entry point.
-_RUN_TASK = dataset_runner._run_task  # pylint: disable=protected-access
-
-
-def run_tasks(tasks, progress, run_task=_RUN_TASK, on_crash=None,
+def run_tasks(tasks, progress, run_task=dataset_tasks.run_task, on_crash=None,
               split_task=None, ray_address=None, num_cpus=None):
   """Runs the tasks as Ray tasks; returns their results in task order.
 
   Args:
     tasks: iterable of (units, task), as for dataset_runner.run_tasks.
-    progress: dataset_runner.Progress.
+    progress: dataset_tasks.Progress.
     run_task: module-level function of one task (importable by workers).
     on_crash: function of a task giving the result of one whose worker died
       twice; None raises the Ray error then.

@@ -6,11 +6,13 @@ writes TFRecords of melodies (`note_rnn.sequence_example_io`; Magenta's
 SequenceExample layout or the compact one, `note_rnn.example_layouts`; one
 file or N shards per split) split into training and evaluation sets by
 source file, and the list of failed files. The tasks run in local worker
-processes, or as Ray tasks (`runner='ray'`, `note_rnn.dataset_ray`) with
-the same results. A file that kills its worker process is retried alone and
-then failed; a chunk of NoteSequence records that does is split, so that
-only the record that kills its worker again fails (`run_tasks`). The
-outputs appear together or not at all (`write_dataset`).
+processes (`run_tasks`), or as Ray tasks (`runner='ray'`,
+`note_rnn.data.dataset_ray`) with the same results; what a task is and how
+one runs is `note_rnn.data.dataset_tasks`. A file that kills its worker
+process is retried alone and then failed; a chunk of NoteSequence records
+that does is split, so that only the record that kills its worker again
+fails (`run_tasks`). The outputs appear together or not at all
+(`write_dataset`).
 """
 
 import collections
@@ -20,14 +22,14 @@ import multiprocessing
 import os
 import random
 import sys
-import time
 
-from note_rnn.corpus import corpus_sources
-from note_rnn import encoding
+from note_rnn.data import dataset_ray
+from note_rnn.data import dataset_tasks
 from note_rnn.data import example_layouts
 from note_rnn.data import melody_pipeline
-from note_rnn.runtime import outputs
 from note_rnn.data import source_files
+from note_rnn.data import tunes
+from note_rnn.runtime import outputs
 
 # Fraction of source files set aside for evaluation.
 DEFAULT_EVAL_RATIO = 0.1
@@ -40,13 +42,8 @@ FAILED_FILES_FILENAME = 'failed_files.txt'
 # Where the tasks run: worker processes here, or Ray tasks.
 RUNNERS = ('local', 'ray')
 
-# NoteSequence records sent to a worker process at once.
-RECORDS_PER_TASK = 32
 # Tasks in flight per worker process (bounds memory for huge TFRecords).
 TASKS_IN_FLIGHT_PER_WORKER = 4
-# Seconds between progress lines: on a terminal (rewritten in place) / in logs.
-PROGRESS_INTERVAL_TTY_S = 0.5
-PROGRESS_INTERVAL_LOG_S = 30.0
 # Deaths of a worker process running a task alone (after the task was lost
 # with a broken pool) that make the task fail as `worker_crashed`.
 CRASHES_TO_FAIL = 1
@@ -60,135 +57,7 @@ class EmptyCorpusError(RuntimeError):
     self.stats = stats
 
 
-def _run_task(task):
-  """Worker entry point: task = ('file', SourceFile, options) or
-  ('records', [(key, bytes)], options)."""
-  kind, payload, options = task
-  try:
-    if kind == 'file':
-      return source_files.process_file(payload, options)
-    return source_files.process_records(payload, options)
-  except MemoryError:
-    # A refused allocation (e.g. under a ulimit) fails this task only.
-    return _failed_task_result(task, source_files.FILE_OUT_OF_MEMORY)
-
-
-class Progress:
-  """A progress line on a stream: done / total, rate and ETA."""
-
-  def __init__(self, total, unit, stream):
-    self._total = total
-    self._unit = unit
-    self._stream = stream
-    self._done = 0
-    self._start = time.monotonic()
-    self._tty = bool(stream is not None and getattr(stream, 'isatty', None)
-                     and stream.isatty())
-    # Logs get a line per interval and the final one; a terminal at once.
-    self._last = -math.inf if self._tty else self._start
-
-  def _line(self):
-    elapsed = max(time.monotonic() - self._start, 1e-9)
-    rate = self._done / elapsed
-    if self._done and self._total:
-      eta_s = (self._total - self._done) / rate
-      eta = time.strftime('%H:%M:%S', time.gmtime(eta_s))
-    else:
-      eta = '--:--:--'
-    pct = 100.0 * self._done / self._total if self._total else 100.0
-    return (f'{self._done}/{self._total} {self._unit} ({pct:.0f}%)  '
-            f'{rate:.1f} {self._unit}/s  ETA {eta}')
-
-  def advance(self, count):
-    self._done += count
-    if self._stream is None:
-      return
-    now = time.monotonic()
-    interval = (PROGRESS_INTERVAL_TTY_S if self._tty
-                else PROGRESS_INTERVAL_LOG_S)
-    if now - self._last >= interval and self._done < self._total:
-      self._last = now
-      self._write(self._line(), final=False)
-
-  def finish(self):
-    if self._stream is not None:
-      self._write(self._line(), final=True)
-
-  def _write(self, text, final):
-    if self._tty:
-      self._stream.write('\r' + text + ('\n' if final else ''))
-    else:
-      self._stream.write(text + '\n')
-    self._stream.flush()
-
-
-def _iter_tfrecord(path):
-  # TensorFlow is imported here only: worker processes never need it.
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  for record in tf.data.TFRecordDataset(path):
-    yield record.numpy()
-
-
-def _count_tfrecord(path, stats, key):
-  try:
-    return sum(1 for _ in _iter_tfrecord(path))
-  except Exception:  # pylint: disable=broad-except
-    stats.fail_file(key, source_files.FILE_UNREADABLE_TFRECORD)
-    return None
-
-
-def _make_tasks(sources, record_counts, options, stats):
-  """Yields (units, task): units count toward the progress total."""
-  for source in sources:
-    if source.kind != source_files.KIND_NOTE_SEQUENCES:
-      yield 1, ('file', source, options)
-      continue
-    if record_counts.get(source.key) is None:
-      continue  # Already counted as failed.
-    stats.files_read += 1
-    chunk = []
-    index = 0
-    try:
-      for serialized in _iter_tfrecord(source.path):
-        chunk.append((f'{source.key}#{index:08d}', serialized))
-        index += 1
-        if len(chunk) == RECORDS_PER_TASK:
-          yield len(chunk), ('records', chunk, options)
-          chunk = []
-    except Exception:  # pylint: disable=broad-except
-      # Corruption found while reading: the records before it are used.
-      stats.files_read -= 1
-      stats.fail_file(source.key, source_files.FILE_UNREADABLE_TFRECORD)
-    if chunk:
-      yield len(chunk), ('records', chunk, options)
-
-
-def _failed_task_result(task, reason):
-  """The result of a task that gave nothing: its file or records fail."""
-  kind, payload, _ = task
-  stats = melody_pipeline.DatasetStats()
-  if kind == 'file':
-    stats.fail_file(payload.key, reason)
-  else:
-    stats.sequences += len(payload)
-    stats.sequences_skipped[reason] += len(payload)
-  return source_files.TaskResult([], stats)
-
-
-def _crashed_task_result(task):
-  """The result of a task whose worker process died on it twice."""
-  return _failed_task_result(task, source_files.FILE_WORKER_CRASHED)
-
-
-def _split_task(task):
-  """A chunk of records as one task per record, or None for one file."""
-  kind, payload, options = task
-  if kind != 'records' or len(payload) < 2:
-    return None
-  return [(1, ('records', [record], options)) for record in payload]
-
-
-def run_tasks(tasks, num_workers, progress, run_task=_run_task,
+def run_tasks(tasks, num_workers, progress, run_task=dataset_tasks.run_task,
               on_crash=None, split_task=None, in_process=None):
   """Runs tasks (in process or in a pool) and returns results in task order.
 
@@ -203,7 +72,7 @@ def run_tasks(tasks, num_workers, progress, run_task=_run_task,
   Args:
     tasks: iterable of (units, task); units count toward `progress`.
     num_workers: worker processes (at least 1).
-    progress: `Progress`.
+    progress: `dataset_tasks.Progress`.
     run_task: picklable module-level function of one task, run in the
       workers (`spawn` start method: its module must import cleanly).
     on_crash: function of a task giving the result of one that killed its
@@ -339,7 +208,8 @@ def split_sources(keys, eval_ratio, seed):
 def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
                    seed=0, options=melody_pipeline.MelodyOptions(),
                    num_workers=None, progress_stream=sys.stderr,
-                   run_task=_run_task, layout=example_layouts.DEFAULT,
+                   run_task=dataset_tasks.run_task,
+                   layout=example_layouts.DEFAULT,
                    num_shards=1, runner='local', ray_address=None,
                    abc_parser=source_files.ABC_PARSER_AUTO):
   """Builds the Note RNN training and evaluation TFRecords.
@@ -413,15 +283,15 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
         resolved_abc_parser == source_files.ABC_PARSER_NOTE_SEQ):
       stats.abc_parser += ' (music21 is not installed)'
       note = ('; tunes with rests, tuplets, chords or variant endings '
-              f'fail: {corpus_sources.INSTALL_HINT} reads them with music21')
+              f'fail: {tunes.INSTALL_HINT} reads them with music21')
     if progress_stream is not None:
       progress_stream.write(f'ABC parser: {stats.abc_parser}{note}\n')
 
   record_counts = {}
   for source in sources:
     if source.kind == source_files.KIND_NOTE_SEQUENCES:
-      record_counts[source.key] = _count_tfrecord(source.path, stats,
-                                                  source.key)
+      record_counts[source.key] = dataset_tasks.count_tfrecord(
+          source.path, stats, source.key)
   total = sum(1 for s in sources if s.kind != source_files.KIND_NOTE_SEQUENCES)
   total += sum(n for n in record_counts.values() if n)
   unit = 'records' if record_counts and total > len(sources) else 'files'
@@ -429,19 +299,19 @@ def create_dataset(input_spec, output_dir, eval_ratio=DEFAULT_EVAL_RATIO,
   if num_workers is None:
     num_workers = os.cpu_count() or 1
   num_workers = max(1, min(num_workers, total))
-  progress = Progress(total, unit, progress_stream)
-  tasks = _make_tasks(sources, record_counts, options, stats)
+  progress = dataset_tasks.Progress(total, unit, progress_stream)
+  tasks = dataset_tasks.make_tasks(sources, record_counts, options, stats)
   if runner == 'ray':
-    # pylint: disable-next=g-import-not-at-top
-    from note_rnn.data import dataset_ray
     results = dataset_ray.run_tasks(
-        tasks, progress, run_task=run_task, on_crash=_crashed_task_result,
-        split_task=_split_task, ray_address=ray_address,
+        tasks, progress, run_task=run_task,
+        on_crash=dataset_tasks.crashed_task_result,
+        split_task=dataset_tasks.split_task, ray_address=ray_address,
         num_cpus=num_workers)
   else:
     results = run_tasks(tasks, num_workers, progress, run_task=run_task,
-                        on_crash=_crashed_task_result,
-                        split_task=_split_task, in_process=in_process)
+                        on_crash=dataset_tasks.crashed_task_result,
+                        split_task=dataset_tasks.split_task,
+                        in_process=in_process)
   progress.finish()
 
   melodies_by_source = {}
@@ -469,7 +339,7 @@ def write_failed_files(path, failed_files):
   text = ''.join(f'{key}\t{reason}\n' for key, reason in
                  sorted(failed_files))
   # Keys of undecodable file names keep their bytes as escapes.
-  encoding.write_file_atomically(
+  outputs.write_file_atomically(
       path, text.encode('utf-8', errors='backslashreplace'))
 
 
@@ -538,8 +408,8 @@ def write_dataset(melodies_by_source, output_dir, eval_ratio, seed, stats,
   training = [melody for _, melody in training]
   evaluation = [melody for _, melody in evaluation]
 
-  # Imported here so that worker processes, which import this module, stay
-  # free of TensorFlow.
+  # Imported here (it imports TensorFlow): note_rnn_create_dataset --help
+  # and the worker processes need not load it.
   # pylint: disable-next=g-import-not-at-top
   from note_rnn.data import sequence_example_io
   def writer(melodies):

@@ -12,11 +12,11 @@ import shutil
 
 import pytest
 
-from note_rnn.data import dataset_runner
 from note_rnn import encoding
-from note_rnn.data import melody_pipeline as mp
-from note_rnn.runtime import outputs
+from note_rnn.data import dataset_runner
+from note_rnn.data import dataset_tasks
 from note_rnn.data import source_files
+from note_rnn.runtime import outputs
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 TESTDATA = REPO_ROOT / 'testdata'
@@ -29,10 +29,10 @@ def crash_on_marker(task):
   """Worker entry point that dies on a marked file or chunk of records.
 
   Args:
-    task: as `dataset_runner._run_task`.
+    task: as `dataset_tasks.run_task`.
 
   Returns:
-    `dataset_runner._run_task(task)`.
+    `dataset_tasks.run_task(task)`.
   """
   kind, payload, _ = task
   if kind == 'file':
@@ -41,7 +41,7 @@ def crash_on_marker(task):
     marked = any(CRASH_MARKER.encode() in data for _, data in payload)
   if marked:
     os._exit(3)  # pylint: disable=protected-access
-  return dataset_runner._run_task(task)  # pylint: disable=protected-access
+  return dataset_tasks.run_task(task)
 
 
 def _write_note_sequences(path, sequences):
@@ -94,18 +94,18 @@ def test_one_worker_fails_a_file_that_kills_it_alone(tmp_path):
   ) == f'{crash}\tworker_crashed\n'
 
 
-def test_split_task_splits_record_chunks_only():
-  options = mp.MelodyOptions()
-  records = [('a#0', b'1'), ('a#1', b'2')]
-  assert dataset_runner._split_task(  # pylint: disable=protected-access
-      ('records', records, options)) == [
-          (1, ('records', [records[0]], options)),
-          (1, ('records', [records[1]], options))]
-  assert dataset_runner._split_task(  # pylint: disable=protected-access
-      ('records', records[:1], options)) is None
-  source = source_files.SourceFile('/x.mid', 'x.mid', source_files.KIND_MIDI)
-  assert dataset_runner._split_task(  # pylint: disable=protected-access
-      ('file', source, options)) is None
+def test_split_sources_is_deterministic_and_sized():
+  keys = [f'song{i:03d}.mid' for i in range(50)]
+  eval_keys = dataset_runner.split_sources(keys, 0.1, seed=0)
+  assert len(eval_keys) == 5
+  assert dataset_runner.split_sources(
+      list(reversed(keys)), 0.1, seed=0) == eval_keys
+  assert dataset_runner.split_sources(keys, 0.1, seed=1) != eval_keys
+  assert dataset_runner.split_sources(keys, 0.0, seed=0) == set()
+  # 0.8 rounds to 1.
+  assert len(dataset_runner.split_sources(keys[:8], 0.1, seed=0)) == 1
+  with pytest.raises(ValueError):
+    dataset_runner.split_sources(keys, 1.5, seed=0)
 
 
 def _snapshot(path):

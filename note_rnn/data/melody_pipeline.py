@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from note_rnn import encoding
+
 # note_seq is imported by the functions that use it: --help of the dataset
 # tools, which read the defaults here, need not load it.
 
@@ -311,6 +312,7 @@ def extract_melodies(quantized_sequence, options=MelodyOptions()):
   from note_seq import melodies_lib
   from note_seq import sequences_lib
   from note_seq.protobuf import music_pb2
+
   # pylint: enable=g-import-not-at-top
   sequences_lib.assert_is_relative_quantized_sequence(quantized_sequence)
   stats = DatasetStats()

@@ -16,9 +16,9 @@ from note_seq.protobuf import music_pb2
 import numpy as np
 import pytest
 
-from note_rnn.data import abc_text
-from note_rnn.data import dataset_runner
 from note_rnn import encoding
+from note_rnn.data import abc_text
+from note_rnn.data import dataset_tasks
 from note_rnn.data import melody_pipeline as mp
 from note_rnn.data import source_files
 
@@ -329,39 +329,6 @@ def test_primer_is_a_short_c_major_melody(testdata_dir):
   assert quantized.total_quantized_steps == 2 * BAR
 
 
-def test_find_source_files_keys_and_filters(testdata_dir, tmp_path):
-  keys = [s.key for s in source_files.find_source_files(testdata_dir)]
-  assert 'abc/tunes.abc' in keys and 'corrupt.mid' in keys
-  assert 'make_testdata.py' not in keys
-  assert keys == sorted(keys)
-  # A glob; keys relative to the matches' common folder.
-  glob_keys = [s.key for s in source_files.find_source_files(
-      str(testdata_dir / '**' / '*.abc'))]
-  assert glob_keys == ['broken.abc', 'tunes.abc']
-  single = source_files.find_source_files(testdata_dir / 'c_major.mid')
-  assert [(s.key, s.kind) for s in single] == [
-      ('c_major.mid', source_files.KIND_MIDI)]
-  (tmp_path / 'notes.txt').write_text('x')
-  with pytest.raises(source_files.InputError, match='unknown file type'):
-    source_files.find_source_files(tmp_path / 'notes.txt')
-  with pytest.raises(source_files.InputError, match='matches nothing'):
-    source_files.find_source_files(tmp_path / 'missing')
-
-
-def test_split_sources_is_deterministic_and_sized():
-  keys = [f'song{i:03d}.mid' for i in range(50)]
-  eval_keys = dataset_runner.split_sources(keys, 0.1, seed=0)
-  assert len(eval_keys) == 5
-  assert dataset_runner.split_sources(
-      list(reversed(keys)), 0.1, seed=0) == eval_keys
-  assert dataset_runner.split_sources(keys, 0.1, seed=1) != eval_keys
-  assert dataset_runner.split_sources(keys, 0.0, seed=0) == set()
-  # 0.8 rounds to 1.
-  assert len(dataset_runner.split_sources(keys[:8], 0.1, seed=0)) == 1
-  with pytest.raises(ValueError):
-    dataset_runner.split_sources(keys, 1.5, seed=0)
-
-
 def test_encode_melody_output_is_in_range_for_random_melodies():
   rng = np.random.RandomState(0)
   for _ in range(20):
@@ -505,6 +472,7 @@ def test_process_file_drops_bomb_files_with_their_reason(tmp_path):
 _MEMORY_CHILD = textwrap.dedent("""
     import json, resource, sys
     from note_rnn.data import dataset_runner
+    from note_rnn.data import dataset_tasks
     from note_rnn.data import melody_pipeline as mp
     from note_rnn.data import source_files
     assert 'tensorflow' not in sys.modules
@@ -523,9 +491,9 @@ _MEMORY_CHILD = textwrap.dedent("""
     sources = source_files.find_source_files(sys.argv[1],
                                              abc_parser=sys.argv[2])
     results = dataset_runner.run_tasks(
-        dataset_runner._make_tasks(sources, {}, mp.MelodyOptions(),
-                                   mp.DatasetStats()),
-        1, dataset_runner.Progress(len(sources), 'files', None))
+        dataset_tasks.make_tasks(sources, {}, mp.MelodyOptions(),
+                                 mp.DatasetStats()),
+        1, dataset_tasks.Progress(len(sources), 'files', None))
     stats = mp.DatasetStats()
     melodies = {}
     for result in results:
@@ -571,15 +539,15 @@ def crash_on_marker(task):
   of note_rnn_create_dataset_test to import.
 
   Args:
-    task: as `dataset_runner._run_task`.
+    task: as `dataset_tasks.run_task`.
 
   Returns:
-    `dataset_runner._run_task(task)`.
+    `dataset_tasks.run_task(task)`.
   """
   kind, payload, _ = task
   if kind == 'file' and 'crash' in payload.key:
     os._exit(3)  # pylint: disable=protected-access
-  return dataset_runner._run_task(task)  # pylint: disable=protected-access
+  return dataset_tasks.run_task(task)
 
 
 def _abc_title(data):

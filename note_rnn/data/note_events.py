@@ -10,6 +10,9 @@ shifted so bar lines fall on the time-signature grid, one tempo
 
 import dataclasses
 
+# note_seq is imported by the functions that use it: the tools' --help,
+# which import this module, need not load it.
+
 
 # Tempo of the NoteSequences built from music21 streams, quarter notes per
 # minute. Quantization is relative to quarter notes, so any fixed value
@@ -162,6 +165,7 @@ def events_to_note_sequence(events, time_signatures=(), key_signatures=(),
   # pylint: disable=g-import-not-at-top
   from note_seq import constants
   from note_seq.protobuf import music_pb2
+
   # pylint: enable=g-import-not-at-top
   if velocity is None:
     velocity = _default_velocity()

@@ -22,11 +22,12 @@ import os
 import re
 import warnings
 
-from note_rnn.data import abc_text
-from note_rnn.corpus import corpus_sources
 from note_rnn import encoding
+from note_rnn.data import abc_text
 from note_rnn.data import melody_pipeline
 from note_rnn.data import tune_parsing
+from note_rnn.data import tunes
+
 # note_seq and music21 are imported by the functions that use them: --help
 # of the dataset tools, which import this module, need not load them.
 
@@ -86,10 +87,10 @@ class Music21MissingError(InputError):
 
 
 def music21_installed():
-  """Whether music21 imports (`corpus_sources.import_music21`)."""
+  """Whether music21 imports (`tunes.import_music21`)."""
   try:
-    corpus_sources.import_music21()
-  except corpus_sources.Music21NotInstalledError:
+    tunes.import_music21()
+  except tunes.Music21NotInstalledError:
     return False
   return True
 
@@ -119,7 +120,7 @@ def resolve_abc_parser(abc_parser=ABC_PARSER_AUTO):
   if abc_parser == ABC_PARSER_MUSIC21:
     raise Music21MissingError(
         '--abc_parser=music21 needs music21 (an optional extra), which is '
-        f'not installed: {corpus_sources.INSTALL_HINT}')
+        f'not installed: {tunes.INSTALL_HINT}')
   return ABC_PARSER_NOTE_SEQ
 
 
@@ -365,8 +366,8 @@ def _read_abc(data, source, options, stats):
   sequences = []
   errors = collections.Counter()
   too_big = []
-  tunes = abc_text.abc_tunes(abc_text.decode_abc(data)[0])
-  for position, (number, abc) in enumerate(tunes, 1):
+  abc_tunes = abc_text.abc_tunes(abc_text.decode_abc(data)[0])
+  for position, (number, abc) in enumerate(abc_tunes, 1):
     if parser == ABC_PARSER_MUSIC21:
       reason = abc_text.abc_tune_bound_reason(abc, options.steps_per_quarter)
       if reason:
@@ -374,9 +375,8 @@ def _read_abc(data, source, options, stats):
         stats.sequences_skipped[reason] += 1
         too_big.append(reason)
         continue
-    tune = corpus_sources.Tune('', f'{source.key}#{position:04d}',
-                               source.path, corpus_sources.KIND_ABC, abc,
-                               number)
+    tune = tunes.Tune('', f'{source.key}#{position:04d}', source.path,
+                      tunes.KIND_ABC, abc, number)
     try:
       sequence, outcome = tune_parsing.parse_tune(tune, parser)
     except Exception as e:  # pylint: disable=broad-except

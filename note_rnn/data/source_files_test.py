@@ -8,11 +8,11 @@ field). Its first tune's encoding is worked out by hand in TUNE_1.
 
 import pytest
 
-from note_rnn.corpus import corpus_sources
 from note_rnn import encoding
 from note_rnn.data import melody_pipeline as mp
 from note_rnn.data import source_files
 from note_rnn.data import tune_parsing
+from note_rnn.data import tunes
 
 TUNEBOOK = """\
 %abc-2.1
@@ -99,8 +99,8 @@ def require_music21():
 def without_music21(monkeypatch):
   """Makes music21 look uninstalled (to the import helper every path uses)."""
   def missing():
-    raise corpus_sources.Music21NotInstalledError('No module named music21')
-  monkeypatch.setattr(corpus_sources, 'import_music21', missing)
+    raise tunes.Music21NotInstalledError('No module named music21')
+  monkeypatch.setattr(tunes, 'import_music21', missing)
 
 
 def _process(tmp_path, text, parser, name='tunebook.abc'):
@@ -154,9 +154,9 @@ def test_note_seq_drops_the_tune_with_rests_by_name_and_keeps_the_rest(
 
 def test_a_file_without_a_readable_tune_fails_with_the_commonest_error(
     tmp_path):
-  tunes = TUNEBOOK.split('\nX:2')[0] + '\nX:4\nK:C\nC2 z2 E4|]\n'
-  tunes += '\nX:5\nL:\nK:C\nCDEF|\n'
-  result = _process(tmp_path, tunes, source_files.ABC_PARSER_NOTE_SEQ)
+  tunebook = TUNEBOOK.split('\nX:2')[0] + '\nX:4\nK:C\nC2 z2 E4|]\n'
+  tunebook += '\nX:5\nL:\nK:C\nCDEF|\n'
+  result = _process(tmp_path, tunebook, source_files.ABC_PARSER_NOTE_SEQ)
   assert not result.melodies
   assert result.stats.sequences_skipped[NOTE_SEQ_REST_ERROR] == 2
   assert result.stats.failed_files == [
@@ -252,3 +252,22 @@ def test_a_parser_that_raises_fails_its_tune_alone(tmp_path, monkeypatch):
       f'{mp.SEQUENCE_ABC_TUNE_PARSE_ERROR}: note_seq:RecursionError: '
       'maximum recursion depth exceeded': 1}
   assert _classes(result) == [TUNE_2]
+
+
+def test_find_source_files_keys_and_filters(testdata_dir, tmp_path):
+  keys = [s.key for s in source_files.find_source_files(testdata_dir)]
+  assert 'abc/tunes.abc' in keys and 'corrupt.mid' in keys
+  assert 'make_testdata.py' not in keys
+  assert keys == sorted(keys)
+  # A glob; keys relative to the matches' common folder.
+  glob_keys = [s.key for s in source_files.find_source_files(
+      str(testdata_dir / '**' / '*.abc'))]
+  assert glob_keys == ['broken.abc', 'tunes.abc']
+  single = source_files.find_source_files(testdata_dir / 'c_major.mid')
+  assert [(s.key, s.kind) for s in single] == [
+      ('c_major.mid', source_files.KIND_MIDI)]
+  (tmp_path / 'notes.txt').write_text('x')
+  with pytest.raises(source_files.InputError, match='unknown file type'):
+    source_files.find_source_files(tmp_path / 'notes.txt')
+  with pytest.raises(source_files.InputError, match='matches nothing'):
+    source_files.find_source_files(tmp_path / 'missing')

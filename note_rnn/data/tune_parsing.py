@@ -15,9 +15,10 @@ import dataclasses
 import io
 import warnings
 
-from note_rnn.corpus import corpus_sources
 from note_rnn.data import melody_pipeline
 from note_rnn.data import note_events
+from note_rnn.data import tunes
+
 # note_seq and music21 are imported by the functions that use them.
 
 # Parsers (`--parser`).
@@ -89,13 +90,13 @@ def parse_with_note_seq(tune):
   """Parses one tune with note_seq (ABC parser; MusicXML reader for scores).
 
   Args:
-    tune: `Tune`.
+    tune: `tunes.Tune`.
 
   Returns:
     (sequence, reason): NoteSequence with notes and '', or None and why not.
   """
   from note_seq import abc_parser  # pylint: disable=g-import-not-at-top
-  if tune.kind == corpus_sources.KIND_ABC:
+  if tune.kind == tunes.KIND_ABC:
     try:
       sequences, errors = abc_parser.parse_abc_tunebook(tune.abc)
     except Exception as e:  # pylint: disable=broad-except
@@ -166,6 +167,7 @@ def music21_part_events(part):
   from music21 import meter  # pytype: disable=import-error
   from music21 import note  # pytype: disable=import-error
   from music21 import stream  # pytype: disable=import-error
+
   # pylint: enable=g-import-not-at-top
   measures = list(part.getElementsByClass(stream.Measure))
   pickup = float(measures[0].paddingLeft) if measures else 0.0
@@ -213,7 +215,7 @@ def parse_with_music21(tune, expand_repeats=True):
   """Parses one tune with music21 and converts its melody line.
 
   Args:
-    tune: `Tune`.
+    tune: `tunes.Tune`.
     expand_repeats: play repeats out (`Stream.expandRepeats`); tunes whose
       repeats music21 cannot expand stay in written order.
 
@@ -224,7 +226,7 @@ def parse_with_music21(tune, expand_repeats=True):
   # pylint: disable-next=g-import-not-at-top
   from music21 import converter  # pytype: disable=import-error
   try:
-    if tune.kind == corpus_sources.KIND_ABC:
+    if tune.kind == tunes.KIND_ABC:
       parsed = converter.parse(tune.abc, format='abc')
     else:
       parsed = converter.parse(tune.path, forceSource=True)
@@ -258,7 +260,7 @@ def parse_tune(tune, parser=PARSER_AUTO, expand_repeats=True):
   sequence, or note_seq's where music21 fails.
 
   Args:
-    tune: `Tune`.
+    tune: `tunes.Tune`.
     parser: one of `PARSERS`.
     expand_repeats: see `parse_with_music21`.
 
@@ -305,7 +307,7 @@ def process_tune(tune, parser=PARSER_AUTO, options=None, expand_repeats=True):
   """Parses one tune and encodes its melodies; never raises for bad tunes.
 
   Args:
-    tune: `Tune`.
+    tune: `tunes.Tune`.
     parser: one of `PARSERS`.
     options: `melody_pipeline.MelodyOptions` (None = defaults).
     expand_repeats: see `parse_with_music21`.

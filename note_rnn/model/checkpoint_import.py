@@ -32,6 +32,7 @@ import tempfile
 import numpy as np
 
 from note_rnn import encoding
+
 # TensorFlow and note_seq are imported by the functions that use them: --help
 # of the tools that name CheckpointError need not load them.
 

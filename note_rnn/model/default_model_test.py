@@ -5,12 +5,12 @@ import random
 import numpy as np
 import pytest
 
-from note_rnn.corpus import corpus_sources
 from note_rnn import generation
-from note_rnn.model import note_rnn_model as model_lib
+from note_rnn.corpus import corpus_sources
 from note_rnn.data import sequence_example_io as sio
-from note_rnn.training import training
 from note_rnn.data import tune_parsing
+from note_rnn.model import note_rnn_model as model_lib
+from note_rnn.training import training
 from rl_tuner import rl_tuner
 
 

@@ -141,6 +141,10 @@ class NoteRNNHParams:
     return cls(**values)
 
 
+# Kinds of Note RNN a tuner loads: the paper's, or Magenta's basic_rnn.
+NOTE_RNN_TYPES = ('default', 'basic_rnn')
+
+
 def default_hparams():
   """The paper's Note RNN: one LSTM layer of 100 units."""
   return NoteRNNHParams()

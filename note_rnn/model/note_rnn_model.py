@@ -23,16 +23,16 @@ for one layer of 100 units c is entries 0..99, h entries 100..199).
 import itertools
 import json
 import os
-import shutil
-import tempfile
 
 import keras
 import tensorflow as tf
 
-from note_rnn.model import checkpoint_import
 from note_rnn import encoding
+from note_rnn.model import checkpoint_import
 from note_rnn.model import hparams as hparams_lib
 from note_rnn.model import lstm_cell
+from note_rnn.runtime import folders
+from note_rnn.runtime import outputs
 
 CheckpointError = checkpoint_import.CheckpointError
 
@@ -375,7 +375,8 @@ class NoteRNN(tf.Module):
     The directory holds `note_rnn.json` (format version, class count, layer
     sizes, hparams, variable names and shapes, `metadata`) and a TF2
     checkpoint `weights.*`. It is assembled in a temporary sibling directory
-    and then renamed into place; an existing save at `path` is replaced, any
+    (`.<name>.tmp-*`), synced to disk and renamed into place
+    (`folders.staged_folder`); an existing save at `path` is replaced, any
     other existing file or non-empty directory is left alone (error).
 
     Args:
@@ -416,22 +417,15 @@ class NoteRNN(tf.Module):
     except TypeError as e:
       raise ValueError(f'metadata must be JSON-serializable: {e}') from e
 
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
     base = os.path.basename(os.path.abspath(path))
-    staging = tempfile.mkdtemp(dir=parent, prefix=f'.{base}.tmp-')
-    try:
+    with folders.staged_folder(path, prefix=f'.{base}.tmp-') as staging:
       checkpoint = tf.train.Checkpoint(**{
           checkpoint_import.save_key(n): v
           for n, v in zip(self.variable_names, self.variables)})
       checkpoint.write(
           os.path.join(staging, checkpoint_import.SAVE_WEIGHTS_PREFIX))
-      encoding.write_file_atomically(os.path.join(staging, config_name),
-                                     config_bytes)
-      _replace_dir(staging, path)
-    except BaseException:
-      shutil.rmtree(staging, ignore_errors=True)
-      raise
+      outputs.write_file_atomically(os.path.join(staging, config_name),
+                                    config_bytes)
     return path
 
 
@@ -486,18 +480,3 @@ def _run_layer(projected, c, h, recurrent_kernel, mask):
   stacked = tf.cond(time > 0, outputs.stack,
                     lambda: tf.zeros([0, tf.shape(h)[0], h.shape[-1]]))
   return stacked, c, h
-
-
-def _replace_dir(staging, path):
-  """Renames directory `staging` to `path`, replacing an existing `path`."""
-  if not os.path.exists(path):
-    os.rename(staging, path)
-    return
-  old = staging + '-old'
-  os.rename(path, old)
-  try:
-    os.rename(staging, path)
-  except BaseException:
-    os.rename(old, path)
-    raise
-  shutil.rmtree(old, ignore_errors=True)

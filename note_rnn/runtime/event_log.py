@@ -13,6 +13,9 @@ import os
 
 from note_rnn.runtime import outputs
 
+# TensorFlow (and TensorBoard's protos) are imported by the functions that
+# use them: the tools' --help, which import this module, need not load them.
+
 logger = logging.getLogger(__name__)
 
 EVENT_FILE_MARK = 'tfevents'

@@ -30,12 +30,14 @@ import time
 from absl import logging
 import numpy as np
 
-from note_rnn.runtime import event_log
 from note_rnn.model import hparams as hparams_lib
+from note_rnn.runtime import durations
+from note_rnn.runtime import event_log
 from note_rnn.runtime import outputs
 from note_rnn.training import training_checkpoints as ckpt
 from note_rnn.training import training_inputs
 from note_rnn.training import training_steps
+
 # TensorFlow, Keras, the model and the TFRecord reader are imported by the
 # functions that use them: note_rnn_train --help, which reads the defaults
 # here, need not load TensorFlow.
@@ -102,15 +104,6 @@ def _differences(stored, requested):
   a, b = stored.to_dict(), requested.to_dict()
   return ', '.join(f'{k}={a[k]!r} (requested {b[k]!r})'
                    for k in a if a[k] != b[k])
-
-
-def _format_duration(seconds):
-  if not math.isfinite(seconds):
-    return '?'
-  seconds = int(round(seconds))
-  hours, rest = divmod(seconds, 3600)
-  minutes, seconds = divmod(rest, 60)
-  return f'{hours}:{minutes:02d}:{seconds:02d}'
 
 
 def _eval_record(step, result):
@@ -287,7 +280,7 @@ def train(sequence_example_file, run_dir, num_training_steps,
   _write_json(metrics_path, metrics)
   logging.info('Finished at step %d/%d in %s (%s steps/s). Metrics: %s',
                state.step, num_training_steps,
-               _format_duration(metrics['wall_time_s_this_call']),
+               durations.format_duration(metrics['wall_time_s_this_call']),
                (f'{metrics["steps_per_second"]:.2f}'
                 if metrics['steps_per_second'] else '?'), metrics_path)
   return metrics
@@ -301,7 +294,10 @@ class _Run:
     # pylint: disable=g-import-not-at-top
     import keras
     import tensorflow as tf
+
+    # Imported here (it imports TensorFlow): see the imports above.
     from note_rnn.data import sequence_example_io
+
     # pylint: enable=g-import-not-at-top
     hp = model.hparams
     self.model, self.state, self.run_dir = model, state, run_dir
@@ -392,7 +388,7 @@ class _Run:
         '%.3g | %.2f steps/s, ETA %s', state.step, self.num_training_steps,
         metrics['loss'], metrics['accuracy'], metrics['log_perplexity'],
         learning_rate, rate,
-        _format_duration(remaining / rate if rate > 0 else math.inf))
+        durations.format_duration(remaining / rate if rate > 0 else math.inf))
 
   def evaluate(self, eval_file):
     """Evaluates, records the result and keeps `best/` up to date."""
@@ -506,7 +502,10 @@ def _start(hparams, seed, optimizer, sequence_example_file, init_checkpoint):
   """Model and state of a new run."""
   # pylint: disable=g-import-not-at-top
   import keras
+
+  # Imported here (it imports TensorFlow): see the imports above.
   from note_rnn.model import note_rnn_model as model_lib
+
   # pylint: enable=g-import-not-at-top
   seed = DEFAULT_SEED if seed is None else int(seed)
   if init_checkpoint:

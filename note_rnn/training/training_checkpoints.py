@@ -26,14 +26,13 @@ are removed when a run starts (`remove_stale_temporaries`).
 import dataclasses
 import json
 import os
-import shutil
-import tempfile
 import typing
 
 from absl import logging
 import numpy as np
 
 from note_rnn.model import hparams as hparams_lib
+from note_rnn.runtime import folders
 from note_rnn.runtime import outputs
 from note_rnn.training import training_steps
 
@@ -177,9 +176,14 @@ def write_checkpoint(run_dir, model, optimizer, state, discard_latest=False):
     discard_latest: delete the current checkpoint/ instead of keeping it as
       checkpoint.previous (it is damaged: the run resumed from the previous).
   """
-  os.makedirs(run_dir, exist_ok=True)
-  staging = tempfile.mkdtemp(dir=run_dir, prefix=_STAGING_PREFIX)
-  try:
+  # The replaced checkpoint becomes checkpoint.previous, or goes when it is
+  # damaged. What goes is renamed to a temporary name first, so that a kill
+  # while it is deleted leaves a stale temporary, not a half-deleted
+  # checkpoint (see `folders.replace_folder`).
+  previous = (None if discard_latest else
+              os.path.join(run_dir, PREVIOUS_CHECKPOINT_DIR))
+  with folders.staged_folder(os.path.join(run_dir, CHECKPOINT_DIR),
+                             _STAGING_PREFIX, previous) as staging:
     model.save(os.path.join(staging, MODEL_DIR),
                metadata={'step': state.step, 'seed': state.seed,
                          'optimizer': state.optimizer,
@@ -192,54 +196,6 @@ def write_checkpoint(run_dir, model, optimizer, state, discard_latest=False):
     # Written last: a folder with this file is a complete checkpoint.
     outputs.write_file_atomically(os.path.join(staging, TRAINING_STATE_FILE),
                                   state.to_json().encode('utf-8'))
-    _sync_tree(staging)
-    current = os.path.join(run_dir, CHECKPOINT_DIR)
-    previous = os.path.join(run_dir, PREVIOUS_CHECKPOINT_DIR)
-    # What goes is renamed to a temporary name first, so that a kill while
-    # it is deleted leaves a stale temporary, not a half-deleted checkpoint.
-    doomed = staging + '-old'
-    if not os.path.isdir(current):
-      doomed = None
-    elif discard_latest:
-      os.rename(current, doomed)
-    else:
-      if os.path.isdir(previous):
-        os.rename(previous, doomed)
-      else:
-        doomed = None
-      os.rename(current, previous)
-    os.rename(staging, current)
-    _sync_dir(run_dir)
-    if doomed:
-      shutil.rmtree(doomed, ignore_errors=True)
-  except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
-    raise
-
-
-def _sync_tree(folder):
-  """fsyncs every file under `folder`, then the folders themselves."""
-  for root, _, files in os.walk(folder):
-    for name in files:
-      fd = os.open(os.path.join(root, name), os.O_RDONLY)
-      try:
-        os.fsync(fd)
-      finally:
-        os.close(fd)
-    _sync_dir(root)
-
-
-def _sync_dir(folder):
-  try:
-    fd = os.open(folder, os.O_RDONLY)
-  except OSError:
-    return
-  try:
-    os.fsync(fd)
-  except OSError:
-    pass  # Some file systems cannot sync a folder.
-  finally:
-    os.close(fd)
 
 
 def _slot_key(index):
@@ -263,7 +219,9 @@ def read_checkpoint(checkpoint_dir):
   Raises:
     TrainingError: a file is missing or damaged; the message names it.
   """
+  # Imported here, with TensorFlow: see the imports above.
   from note_rnn.model import note_rnn_model as model_lib  # pylint: disable=g-import-not-at-top
+
   # pylint: disable=broad-except
   state_path = os.path.join(checkpoint_dir, TRAINING_STATE_FILE)
   try:

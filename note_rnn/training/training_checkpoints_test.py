@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from note_rnn.model import note_rnn_model as model_lib
 from note_rnn.data import sequence_example_io as sio
+from note_rnn.model import note_rnn_model as model_lib
 from note_rnn.training import training
 from note_rnn.training import training_checkpoints as ckpt
 

@@ -39,8 +39,10 @@ def check_sequence_example_file(path, name='sequence_example_file'):
       unreadable or damaged, a record is not a melody example, the shards
       mix layouts, or there is no record.
   """
+  # Imported here (it imports TensorFlow): --help need not load it.
   # pylint: disable=g-import-not-at-top
   from note_rnn.data import sequence_example_io
+
   # pylint: enable=g-import-not-at-top
   if not path:
     raise TrainingError(f'{name} not found: {path!r}')
@@ -64,7 +66,10 @@ def _check_one_file(path, where):
   # pylint: disable=g-import-not-at-top
   from google.protobuf import message as protobuf_message
   import tensorflow as tf
+
+  # Imported here (it imports TensorFlow): --help need not load it.
   from note_rnn.data import sequence_example_io
+
   # pylint: enable=g-import-not-at-top
   dataset = tf.data.TFRecordDataset(path)
   try:

@@ -29,6 +29,7 @@ import weakref
 import numpy as np
 
 from note_rnn import encoding
+
 # TensorFlow, Keras and the TFRecord reader are imported by the functions
 # that use them: --help of the tools that read the names here need not load
 # TensorFlow.
@@ -299,7 +300,10 @@ def evaluate(model, sequence_example_file, batch_size=None,
   """
   # pylint: disable=g-import-not-at-top
   import tensorflow as tf
+
+  # Imported here (it imports TensorFlow): see the imports above.
   from note_rnn.data import sequence_example_io
+
   # pylint: enable=g-import-not-at-top
   hparams = model.hparams
   batch_size = batch_size or hparams.batch_size

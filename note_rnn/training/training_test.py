@@ -12,13 +12,13 @@ import pytest
 from tensorboard.compat.proto import event_pb2
 import tensorflow as tf
 
-from note_rnn.data import dataset_runner
 from note_rnn import encoding
-from note_rnn.runtime import event_log
+from note_rnn.data import dataset_runner
 from note_rnn.data import example_layouts
+from note_rnn.data import sequence_example_io as sio
 from note_rnn.model import hparams as hparams_lib
 from note_rnn.model import note_rnn_model as model_lib
-from note_rnn.data import sequence_example_io as sio
+from note_rnn.runtime import event_log
 from note_rnn.training import training
 
 TESTDATA_DIR = pathlib.Path(__file__).resolve().parent.parent.parent / 'testdata'

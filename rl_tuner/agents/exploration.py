@@ -7,34 +7,35 @@ from the softmax of the scores (and stores the sampled note as the action).
 """
 
 import numpy as np
-import scipy.special
 
 from note_rnn import encoding
-from rl_tuner import rl_tuner_ops
+from note_rnn.model import sampling
+
+# How the policy explores while training (the original's names).
+EXPLORATION_MODES = ('egreedy', 'boltzmann')
 
 
-def one_hot(classes, num_classes=encoding.NUM_CLASSES):
-  """float32 [..., num_classes] one-hot of int classes [...]."""
-  return np.eye(num_classes, dtype=np.float32)[np.asarray(classes)]
+def linear_annealing(n, total, p_initial, p_final):
+  """Linearly interpolates from p_initial (step 0) to p_final (step total).
 
+  Args:
+    n: current step.
+    total: number of steps over which to anneal (the exploration period).
+    p_initial: value at step 0.
+    p_final: value from step `total` on.
 
-def softmax(scores):
-  """Row-wise softmax in float64: [B, A] -> [B, A]."""
-  return scipy.special.softmax(np.asarray(scores, np.float64), axis=-1)
-
-
-def sample_classes(probabilities, rng):
-  """Draws one class per row of `probabilities` [B, A] (inverse CDF)."""
-  cumulative = np.cumsum(probabilities, axis=-1)
-  draws = rng.random(len(probabilities)) * cumulative[:, -1]
-  picked = (cumulative < draws[:, None]).sum(axis=-1)
-  return np.minimum(picked, probabilities.shape[-1] - 1)
+  Returns:
+    float.
+  """
+  if n >= total:
+    return p_final
+  return p_initial - (n * (p_initial - p_final)) / total
 
 
 def exploration_probability(step, period, final_probability):
   """Epsilon after `step` actions: 1 -> final_probability over `period`,
   then final_probability."""
-  return rl_tuner_ops.linear_annealing(step, period, 1.0, final_probability)
+  return linear_annealing(step, period, 1.0, final_probability)
 
 
 def choose_actions(scores, rng, exploration_mode='egreedy', epsilon=0.0,
@@ -53,12 +54,12 @@ def choose_actions(scores, rng, exploration_mode='egreedy', epsilon=0.0,
     (actions int [B], next observations int [B]).
   """
   if exploration_mode == 'boltzmann':
-    sampled = sample_classes(softmax(scores), rng)
+    sampled = sampling.sample_classes(sampling.softmax(scores), rng)
     return sampled, sampled
   actions = np.argmax(scores, axis=-1)
   next_obs = actions
   if sample_next_obs:
-    next_obs = sample_classes(softmax(scores), rng)
+    next_obs = sampling.sample_classes(sampling.softmax(scores), rng)
   if epsilon > 0:
     batch = len(scores)
     explore = rng.random(batch) < epsilon

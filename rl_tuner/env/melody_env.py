@@ -32,11 +32,13 @@ import functools
 
 import numpy as np
 
-from rl_tuner.music import music_theory as reference
+from note_rnn.model import sampling
+from rl_tuner.music import intervals
+from rl_tuner.music import keys
 from rl_tuner.music import melody_features as rewards_batch
-from rl_tuner import rl_tuner_ops as ops
+from rl_tuner.music import music_theory as reference
 
-NUM_CLASSES = ops.NUM_CLASSES
+NUM_CLASSES = keys.NUM_CLASSES
 NO_NOTE = rewards_batch.NO_NOTE
 LeapState = rewards_batch.LeapState
 # Steps of a motif (a bar of eight sixteenths) and the notes before the one
@@ -46,13 +48,6 @@ _TAIL = _BAR - 1
 # Windows of eight classes are coded as base-38 numbers (< 38**8 < 2**63).
 _TAIL_MODULUS = NUM_CLASSES ** (_TAIL - 1)
 _INITIAL_CAPACITY = 64
-
-
-def log_softmax(logits):
-  """float64 [B, 38] log-probabilities from logits [B, 38] (any float)."""
-  logits = np.asarray(logits, np.float64)
-  shifted = logits - logits.max(axis=-1, keepdims=True)
-  return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 @functools.lru_cache(maxsize=32)
@@ -65,7 +60,7 @@ def interval_tables(config):
     are rewards.detect_sequential_interval's; `rewards` the preferred-
     interval reward of each code before its scaler.
   """
-  pitches = np.arange(ops.NUM_SPECIAL_EVENTS, NUM_CLASSES)
+  pitches = np.arange(keys.NUM_SPECIAL_EVENTS, NUM_CLASSES)
   prev, action = np.meshgrid(pitches, np.arange(NUM_CLASSES), indexing='ij')
   codes = np.zeros((NUM_CLASSES + 1, NUM_CLASSES))
   interval, _ = rewards_batch.sequential_interval(
@@ -90,20 +85,20 @@ def leap_transition(leap, steps_over, last_pitch, actions, interval):
     count of steps since the last leap).
   """
   direction, leapt_from, _ = leap
-  is_pitch = actions >= ops.NUM_SPECIAL_EVENTS
-  is_leap = is_pitch & ((interval >= ops.FIFTH) |
-                        (interval == ops.IN_KEY_FIFTH))
+  is_pitch = actions >= keys.NUM_SPECIAL_EVENTS
+  is_leap = is_pitch & ((interval >= intervals.FIFTH) |
+                        (interval == intervals.IN_KEY_FIFTH))
   pending = direction != 0
-  leap_direction = np.where(actions > last_pitch, ops.ASCENDING,
-                            ops.DESCENDING)
+  leap_direction = np.where(actions > last_pitch, intervals.ASCENDING,
+                            intervals.DESCENDING)
   leap_back = is_leap & pending & (direction != leap_direction)
   returned = is_pitch & ~is_leap & (
-      ((direction == ops.ASCENDING) & (actions <= leapt_from)) |
-      ((direction == ops.DESCENDING) & (actions >= leapt_from)))
+      ((direction == intervals.ASCENDING) & (actions <= leapt_from)) |
+      ((direction == intervals.DESCENDING) & (actions >= leapt_from)))
   resolved = leap_back | returned
   outcome = np.where(
-      (leap_back & steps_over) | returned, ops.LEAP_RESOLVED,
-      np.where(is_leap & pending & ~leap_back, ops.LEAP_DOUBLED, 0))
+      (leap_back & steps_over) | returned, intervals.LEAP_RESOLVED,
+      np.where(is_leap & pending & ~leap_back, intervals.LEAP_DOUBLED, 0))
   first_leap = is_leap & ~pending
   new_direction = np.where(first_leap, leap_direction,
                            np.where(resolved, 0, direction))
@@ -126,8 +121,8 @@ def leap_tables(config):
   """
   notes = np.append(np.arange(NUM_CLASSES), NO_NOTE)
   direction, leapt_from, steps_over, last_pitch, actions = np.meshgrid(
-      [0, ops.ASCENDING, ops.DESCENDING], notes, [False, True], notes,
-      np.arange(NUM_CLASSES), indexing='ij')
+      [0, intervals.ASCENDING, intervals.DESCENDING], notes, [False, True],
+      notes, np.arange(NUM_CLASSES), indexing='ij')
   interval = interval_tables(config)[0][last_pitch, actions]
   leap = LeapState(direction, leapt_from, None)
   return np.stack(
@@ -175,7 +170,7 @@ class MelodyEnv:
     self.leap = LeapState.initial(batch)
     self._last_pitch = np.full(batch, NO_NOTE, np.int64)
     # Holds and rests since the last pitch, by class (0 and 1).
-    self._trailing = np.zeros((batch, ops.NUM_SPECIAL_EVENTS), np.int64)
+    self._trailing = np.zeros((batch, keys.NUM_SPECIAL_EVENTS), np.int64)
     # Occurrences of the last pitch in the unbroken run of it and of special
     # events that ends the melody, and whether that run holds a special one.
     self._run_count = np.zeros(batch, np.int64)
@@ -238,7 +233,7 @@ class MelodyEnv:
     self._window[rows, notes] += 1
     self._tail = (self._tail % _TAIL_MODULUS) * NUM_CLASSES + notes
 
-    special = notes < ops.NUM_SPECIAL_EVENTS
+    special = notes < keys.NUM_SPECIAL_EVENTS
     if special.all():
       self._trailing[rows, notes] += 1
       self._run_breaks[:] = True
@@ -329,7 +324,7 @@ class MelodyEnv:
     config = config or self.config
 
     def compute():
-      special = actions < ops.NUM_SPECIAL_EVENTS
+      special = actions < keys.NUM_SPECIAL_EVENTS
       special_index = np.minimum(actions, 1)
       rows = self._rows
       count = np.where(
@@ -353,8 +348,8 @@ class MelodyEnv:
       if self._length + 1 < _BAR:
         return np.zeros(self.batch_size, np.int64)
       present = np.count_nonzero(
-          self._window[:, ops.NUM_SPECIAL_EVENTS:], axis=1)
-      new = (actions >= ops.NUM_SPECIAL_EVENTS) & (
+          self._window[:, keys.NUM_SPECIAL_EVENTS:], axis=1)
+      new = (actions >= keys.NUM_SPECIAL_EVENTS) & (
           self._window[self._rows, actions] == 0)
       return present + new
     return self._cached('motif', actions, None, compute)
@@ -447,7 +442,7 @@ class MelodyEnv:
     actions = np.asarray(actions, np.int64).reshape(self.batch_size)
     parts = None
     if self.rewards is not None:
-      log_probs = None if reward_logits is None else log_softmax(
+      log_probs = None if reward_logits is None else sampling.log_softmax(
           reward_logits)
       parts = self.rewards.evaluate(self, actions, log_probs)
     pending = self._pending_leap

@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pytest
 
+from note_rnn.model import sampling
 from rl_tuner.env import melody_env
 from rl_tuner.rewards import reward_api
 from rl_tuner.testing import reference_rewards as rewards
@@ -168,7 +169,7 @@ def test_load_rebuilds_the_features():
 
 def test_log_softmax_is_float64_and_normalised():
   logits = np.array([[0.0, 1.0, 2.0] + [0.0] * 35], np.float32)
-  log_probs = melody_env.log_softmax(logits)
+  log_probs = sampling.log_softmax(logits)
   assert log_probs.dtype == np.float64
   assert np.exp(log_probs).sum() == pytest.approx(1.0, abs=1e-12)
   assert log_probs[0, 2] - log_probs[0, 1] == pytest.approx(1.0, abs=1e-12)

@@ -15,12 +15,13 @@ import numpy as np
 
 from note_rnn import encoding
 from note_rnn.data import melody_pipeline
-from note_rnn.data import sequence_example_io
-from rl_tuner.agents import exploration as policy
 
 # Training melodies longer than this are cut when computing priming states
 # (the original's TRAIN_SEQUENCE_LENGTH).
 TRAIN_SEQUENCE_LENGTH = 192
+# How each melody starts: a random note, a random training melody's
+# opening, or one MIDI file (the original's names).
+PRIMING_MODES = ('random_note', 'random_midi', 'single_midi')
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class Primer:
       self._prime_from_midi(network, midi_primer)
 
   def _prime_from_training_files(self, network, training_files, rng):
+    # Imported here: it loads TensorFlow, and the settings (which read
+    # PRIMING_MODES) must not.
+    from note_rnn.data import sequence_example_io  # pylint: disable=g-import-not-at-top
     melodies = []
     for path in training_files:
       try:
@@ -69,7 +73,7 @@ class Primer:
     padded = np.zeros((count, lengths.max()), np.int64)
     for i, melody in enumerate(melodies):
       padded[i, :len(melody)] = melody
-    logits, states = network.sequence_logits(policy.one_hot(padded),
+    logits, states = network.sequence_logits(encoding.classes_to_onehot(padded),
                                              lengths=lengths)
     last_logits = logits.numpy()[np.arange(count), lengths - 1]
     self.priming_states = states.numpy()
@@ -85,7 +89,7 @@ class Primer:
       classes = melody_pipeline.primer_classes(sequence, midi_primer)
     except melody_pipeline.NoMelodyError as e:
       raise PrimingError(str(e)) from e
-    logits, state = network.sequence_logits(policy.one_hot([classes]))
+    logits, state = network.sequence_logits(encoding.classes_to_onehot([classes]))
     self._primer = (state.numpy()[0], int(np.argmax(logits.numpy()[0, -1])))
 
   def prime(self, batch_size, rng):

@@ -1,6 +1,6 @@
 """Composition statistics of tiny melodies, counted by hand.
 
-Tests of rl_tuner_eval_metrics.compute_composition_stats_for_compositions
+Tests of statistics.compute_composition_stats_for_compositions
 that need no reference material: every expected count below is worked out
 step by step in the comments.
 
@@ -19,8 +19,8 @@ the tonic or the fifth.
 
 import numpy as np
 
+from rl_tuner.evaluation import statistics
 from rl_tuner.testing import reference_rewards as rewards
-from rl_tuner import rl_tuner_eval_metrics as metrics
 
 G_MAJOR = rewards.MusicTheoryConfig.for_key('G')
 
@@ -71,7 +71,7 @@ MELODY_C = [16, 23, 21, 18, 14, 21, 26, 18, 1, 0]
 
 
 def _stats(melodies, config=rewards.DEFAULT_CONFIG):
-  return metrics.compute_composition_stats_for_compositions(
+  return statistics.compute_composition_stats_for_compositions(
       np.array(melodies, np.int64), config=config)
 
 

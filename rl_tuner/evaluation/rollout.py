@@ -9,8 +9,8 @@ exploration, every step taken by a `MelodyEnv`.
 import numpy as np
 
 from note_rnn.model import lstm_cell
+from note_rnn.model import sampling
 from rl_tuner.env import melody_env
-from rl_tuner.agents import exploration as policy
 
 # Melodies composed per batched network call when composing many.
 CHUNK = 2048
@@ -64,8 +64,8 @@ def _compose(learner, primer, config, num_compositions, length, rng, sample,
     scores, reward_logits, q_state, reward_state = learner.act_numpy(
         observations, q_state, reward_state)
     if sample or record_probabilities:
-      probabilities = policy.softmax(scores)
-    chosen = (policy.sample_classes(probabilities, rng) if sample else
+      probabilities = sampling.softmax(scores)
+    chosen = (sampling.sample_classes(probabilities, rng) if sample else
               np.argmax(scores, axis=-1))
     parts = env.step(chosen, reward_logits)
     if parts is not None:

@@ -21,22 +21,23 @@ import time
 import numpy as np
 
 from note_rnn import audio
-from note_rnn import encoding
 from note_rnn import generation
-from rl_tuner.reports import report_page
-from rl_tuner.reports import sample_media
-from rl_tuner.run import settings as settings_lib
+from note_rnn.runtime import outputs
+from rl_tuner.agents import registry
 from rl_tuner.experiments import train_run
-# Matplotlib and the evaluation metrics are imported by the functions that
-# use them: rl_tuner_reproduce --help, which reads the defaults here, loads
-# neither.
+from rl_tuner.reports import report_page
+from rl_tuner.reports import reproduction_table
+from rl_tuner.reports import sample_media
+from rl_tuner.reports import table1 as table1_lib
+from rl_tuner.run import settings as settings_lib
+
+# Matplotlib is imported by the function that uses it: rl_tuner_reproduce
+# --help, which reads the defaults here, does not load it.
 
 # Algorithm -> flag file of its paper settings, inside the configs folder.
 CONFIG_FILES = {
-    'q': 'paper_q.flags',
-    'psi': 'paper_psi.flags',
-    'g': 'paper_g.flags',
-    'pure_rl': 'paper_rl_only.flags',
+    **{name: spec.paper_flagfile
+       for name, spec in registry.ALGORITHMS.items() if spec.paper_flagfile},
     # The original code's G update (defect 7: its Reward RNN trained too).
     'g_original': 'paper_g_original.flags',
 }
@@ -59,10 +60,8 @@ FIGURE2_PANELS = (
 
 
 def _write_json(path, value):
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
-  encoding.write_file_atomically(
-      path, (metrics.table1_to_json(value) + '\n').encode())
+  outputs.write_file_atomically(
+      path, (table1_lib.table1_to_json(value) + '\n').encode())
 
 
 def _is_complete(run_dir, training_steps):
@@ -176,8 +175,6 @@ def evaluate_models(algorithms, output_dir, configs_dir, overrides,
   Returns:
     dict model -> {'table1', 'stat_dict', 'history', 'samples', 'seconds'}.
   """
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
   seeds = seeds or [seed]
   results = {}
   base = run_settings('q', configs_dir, dict(
@@ -193,7 +190,7 @@ def evaluate_models(algorithms, output_dir, configs_dir, overrides,
         num_compositions=num_compositions)
     samples = rlt.generate_compositions(NUM_SAMPLE_MELODIES)
     results[model] = {
-        'table1': metrics.table1_summary(stat_dict),
+        'table1': table1_lib.table1_summary(stat_dict),
         'stat_dict': {k: v for k, v in stat_dict.items()
                       if not k.startswith('autocorrelation')},
         'history': None if model == 'note_rnn' else _histories(rlt),
@@ -241,8 +238,8 @@ def plot_figure2(histories, output_dir, seeds=None):
   Returns:
     Paths of the log p(a|s) panel and the music-theory panel.
   """
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner.reports import plots
+  # Matplotlib: imported here to keep rl_tuner_reproduce --help fast.
+  from rl_tuner.reports import plots  # pylint: disable=g-import-not-at-top
   seeds = seeds or [None]
   paths = []
   for key, name, ylabel in FIGURE2_PANELS:
@@ -299,9 +296,7 @@ def write_samples(results, output_dir, audio_options=None):
 
 
 def _original_code(compare_with_original_code):
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
-  return metrics.ORIGINAL_CODE_TABLE1 if compare_with_original_code else None
+  return table1_lib.ORIGINAL_CODE_TABLE1 if compare_with_original_code else None
 
 
 def paper_models(models):
@@ -311,21 +306,19 @@ def paper_models(models):
 
 def write_table(results, output_dir, compare_with_original_code):
   """table1.json and table1.md of one seed; returns the markdown."""
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
   columns = {TITLES.get(m, m): r['table1'] for m, r in results.items()}
   original = _original_code(compare_with_original_code)
-  markdown = metrics.table1_markdown(columns, include_paper=True,
-                                     paper_columns=PAPER_MODELS,
-                                     references=original and [original])
+  markdown = table1_lib.table1_markdown(columns, include_paper=True,
+                                        paper_columns=PAPER_MODELS,
+                                        references=original and [original])
   legend = ('Each cell: ours / the original code on this machine (paper)'
             if compare_with_original_code else 'Each cell: ours (paper)')
-  encoding.write_file_atomically(
+  outputs.write_file_atomically(
       os.path.join(output_dir, 'table1.md'),
       f'{legend}.\n\n{markdown}'.encode())
   _write_json(os.path.join(output_dir, 'table1.json'), {
       'ours': {m: r['table1'] for m, r in results.items()},
-      'paper': metrics.PAPER_TABLE1,
+      'paper': table1_lib.PAPER_TABLE1,
       'original_code_here': original,
   })
   return markdown
@@ -341,8 +334,6 @@ def write_seed_table(per_seed_results, output_dir,
   Returns:
     (the markdown, {model: {row: mean_sd}}, the marked cells).
   """
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner.reports import reproduction_table
   per_seed = {seed: {m: r['table1'] for m, r in results.items()}
               for seed, results in per_seed_results.items()}
   means = reproduction_table.aggregate(per_seed)
@@ -350,8 +341,8 @@ def write_seed_table(per_seed_results, output_dir,
   markdown, marks = reproduction_table.markdown(
       means, list(per_seed), TITLES, paper_models(means),
       references=original and [original])
-  encoding.write_file_atomically(os.path.join(output_dir, 'table1.md'),
-                                 markdown.encode())
+  outputs.write_file_atomically(os.path.join(output_dir, 'table1.md'),
+                                markdown.encode())
   _write_json(os.path.join(output_dir, 'table1.json'),
               reproduction_table.table_json(per_seed, means, marks,
                                             list(per_seed), original))

@@ -14,14 +14,14 @@ import pytest
 from note_rnn import audio
 from note_rnn.model import hparams as hparams_lib
 from note_rnn.model import note_rnn_model as model_lib
-from rl_tuner.reports import report_page
 from rl_tuner.experiments import reproduction
-from rl_tuner.reports import reproduction_table
-from rl_tuner import rl_tuner_eval_metrics as metrics
 from rl_tuner.experiments import sweep
 from rl_tuner.experiments import sweep_ray
 from rl_tuner.experiments import sweep_results
 from rl_tuner.experiments import train_run
+from rl_tuner.reports import report_page
+from rl_tuner.reports import reproduction_table
+from rl_tuner.reports import table1
 
 CONFIGS = pathlib.Path(__file__).resolve().parent.parent.parent / 'configs'
 
@@ -57,14 +57,14 @@ def test_several_seeds_give_mean_sd_marks_and_bands(tmp_path):
   per_seed = table['ours_per_seed']
   for seed in ('0', '1'):  # The tables each seed's evaluation gave.
     for model in ('note_rnn', 'q'):
-      assert per_seed[seed][model] == json.loads(metrics.table1_to_json(
+      assert per_seed[seed][model] == json.loads(table1.table1_to_json(
           record['per_seed'][seed][model]['table1']))
   # The untuned Note RNN composes with each seed's generator.
   assert per_seed['0']['note_rnn'] != per_seed['1']['note_rnn']
   expected_marks = set()
   lines = (out / 'table1.md').read_text().splitlines()
   for model in ('note_rnn', 'q'):
-    for row, (label, kind) in metrics.TABLE1_ROWS.items():
+    for row, (label, kind) in table1.TABLE1_ROWS.items():
       values = [per_seed[s][model][row] for s in ('0', '1')]
       stat = table['ours'][model][row]
       if None in values:  # Undefined in a seed (no leap, say).
@@ -72,7 +72,7 @@ def test_several_seeds_give_mean_sd_marks_and_bands(tmp_path):
       assert stat['mean'] == pytest.approx(np.mean(values), rel=1e-9)
       assert stat['sd'] == pytest.approx(np.std(values, ddof=1), rel=1e-9)
       assert record['models'][model]['table1_mean_sd'][row] == stat
-      paper = metrics.PAPER_TABLE1[model][row]
+      paper = table1.PAPER_TABLE1[model][row]
       if abs(paper - stat['mean']) > 2 * stat['sd']:
         expected_marks.add((model, row))
       line = [x for x in lines if x.startswith(f'| {label} |')][0]

@@ -8,9 +8,9 @@ from note_rnn import audio
 from note_rnn.model import hparams as hparams_lib
 from note_rnn.model import note_rnn_model as model_lib
 from rl_tuner.experiments import reproduction
+from rl_tuner.experiments import train_run
 from rl_tuner.reports import reproduction_table
 from rl_tuner.run import settings as settings_lib
-from rl_tuner.experiments import train_run
 
 CONFIGS = pathlib.Path(__file__).resolve().parent.parent.parent / 'configs'
 

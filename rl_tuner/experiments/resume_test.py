@@ -13,16 +13,16 @@ import shutil
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from tensorboard.compat.proto import event_pb2
+import tensorflow as tf
 
-from note_rnn.runtime import event_log
 from note_rnn.model import hparams as note_rnn_hparams_lib
 from note_rnn.model import note_rnn_model
-from rl_tuner.run import checkpointer
-from rl_tuner import rl_tuner as rl_tuner_lib
-from rl_tuner.run import settings as settings_lib
+from note_rnn.runtime import event_log
 from rl_tuner.experiments import train_run
+from rl_tuner.run import checkpointer
+from rl_tuner.run import runner as runner_lib
+from rl_tuner.run import settings as settings_lib
 
 # 2 melodies of 16 notes: 32 environment steps a melody; blocks of 40, so
 # checkpoints fall at 64, 96, 128, 160 (the next melody start) and 200.
@@ -100,7 +100,7 @@ def uninterrupted(workdir, note_rnn):
 
 def _kill_at_beat(monkeypatch, beat):
   """The next run dies as it starts its `beat`-th beat (1-based)."""
-  original = rl_tuner_lib.RLTuner._environment_beat
+  original = runner_lib.Runner.beat
   calls = []
 
   def dying(self, *args, **kwargs):
@@ -108,7 +108,7 @@ def _kill_at_beat(monkeypatch, beat):
     if len(calls) == beat:
       raise Kill()
     return original(self, *args, **kwargs)
-  monkeypatch.setattr(rl_tuner_lib.RLTuner, '_environment_beat', dying)
+  monkeypatch.setattr(runner_lib.Runner, 'beat', dying)
 
 
 def _assert_same(resumed, uninterrupted):

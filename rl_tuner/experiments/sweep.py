@@ -16,11 +16,11 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import math
 import os
 import re
 import time
 
+from note_rnn.runtime import durations
 from note_rnn.runtime import outputs
 from rl_tuner.run import checkpointer
 from rl_tuner.run import settings as settings_lib
@@ -323,14 +323,6 @@ def steps_done(trial):
   return int(os.path.basename(paths[-1]).rpartition('-')[2])
 
 
-def format_duration(seconds):
-  """H:MM:SS, or '--' when unknown."""
-  if seconds is None or not math.isfinite(seconds):
-    return '--'
-  seconds = int(round(max(seconds, 0)))
-  return f'{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}'
-
-
 class Progress:
   """Trial states and the ETA of what is left.
 
@@ -409,4 +401,5 @@ class Progress:
     counts = self.counts()
     return (f'sweep: {counts[DONE]}/{len(self.state)} done, '
             f'{counts[RUNNING]} running, {counts[PENDING]} pending, '
-            f'{counts[FAILED]} failed; ETA {format_duration(self.eta())}')
+            f'{counts[FAILED]} failed; ETA '
+            f'{durations.format_duration(self.eta())}')

@@ -25,7 +25,12 @@ import signal
 import sys
 import time
 
+from note_rnn.runtime import outputs
+from rl_tuner.experiments import reproduction
 from rl_tuner.experiments import sweep
+from rl_tuner.experiments import sweep_results
+from rl_tuner.experiments import train_run
+from rl_tuner.run import settings as settings_lib
 
 # Tune's own bookkeeping (per-trial result.json, error.txt), in the sweep
 # folder.
@@ -90,11 +95,8 @@ def train_trial(config):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
   threads = limit_threads(spec['threads'])
   handler = _log_to_file(spec['log_path'])
-  # pylint: disable=g-import-not-at-top
-  from ray import tune
-  from rl_tuner.run import settings as settings_lib
-  from rl_tuner.experiments import train_run
-  # pylint: enable=g-import-not-at-top
+  # Ray: imported where it runs, to keep the tools' --help fast.
+  from ray import tune  # pylint: disable=g-import-not-at-top
   try:
     logging.info('Trial %s in process %d; TensorFlow threads inter %d, '
                  'intra %d', spec['name'], os.getpid(), *threads)
@@ -397,9 +399,6 @@ def run_sweep(base, axes, output_dir, cpus_per_trial=1, ray_address=None,
     sweep.UsageError: a setting that cannot work, an unusable output_dir,
       a folder holding another sweep, Ray missing.
   """
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner.experiments import sweep_results
-  from note_rnn.runtime import outputs  # pylint: disable=g-import-not-at-top
   if cpus_per_trial < 1:
     raise sweep.UsageError(f'--cpus_per_trial must be >= 1, got '
                            f'{cpus_per_trial}')
@@ -454,10 +453,6 @@ def train_reproduction_runs(algorithms, output_dir, configs_dir, overrides,
     sweep.UsageError: a run failed (the message names it and its error),
       or the runs were interrupted.
   """
-  # pylint: disable=g-import-not-at-top
-  from rl_tuner.experiments import reproduction
-  from rl_tuner.run import settings as settings_lib
-  # pylint: enable=g-import-not-at-top
   seeds = reproduction.check_arguments(
       algorithms, 1, seeds if seeds is not None else
       [overrides.get('seed') or 0])

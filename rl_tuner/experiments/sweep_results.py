@@ -25,13 +25,17 @@ sample standard deviation (n - 1); with one seed there is none.
 """
 
 import json
-import math
 import os
 
-import numpy as np
-
+from note_rnn import audio
+from note_rnn import generation
 from note_rnn.runtime import outputs
+from rl_tuner.agents import registry
 from rl_tuner.experiments import sweep
+from rl_tuner.reports import mean_sd as mean_sd_lib
+from rl_tuner.reports import report_page
+from rl_tuner.reports import sample_media
+from rl_tuner.reports import table1 as table1_lib
 
 RESULTS_JSON = 'sweep.json'
 RESULTS_MD = 'sweep.md'
@@ -40,18 +44,13 @@ SWEEP_TEMPLATE = 'sweep_report.html.j2'
 TRADEOFF_PNG = 'tradeoff.png'
 SAMPLES_DIR = 'samples'
 # Column titles of the algorithms.
-ALGORITHM_TITLES = {'q': 'Q', 'psi': 'Psi', 'g': 'G', 'pure_rl': 'RL only'}
+ALGORITHM_TITLES = {name: spec.title
+                    for name, spec in registry.ALGORITHMS.items()}
 
 
-def mean_sd(values):
-  """{'mean', 'sd', 'n'} of the finite values (None where undefined)."""
-  finite = [float(v) for v in values
-            if v is not None and math.isfinite(float(v))]
-  n = len(finite)
-  if not n:
-    return {'mean': None, 'sd': None, 'n': 0}
-  return {'mean': float(np.mean(finite)),
-          'sd': float(np.std(finite, ddof=1)) if n > 1 else None, 'n': n}
+# Mean ± sd over seeds and its text (rl_tuner.reports.mean_sd).
+mean_sd = mean_sd_lib.mean_sd
+format_mean_sd = mean_sd_lib.format_mean_sd
 
 
 def setting_label(trial):
@@ -108,15 +107,13 @@ def setting_rows(records):
     'table1': {row: mean_sd}, 'note_rnn_log_p_per_note': mean_sd,
     'music_theory_per_note': mean_sd}, in the trials' order.
   """
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
   rows = {}
   for record in records:
     rows.setdefault(record['setting'], {'setting': record['setting'],
                                         'label': record['label'],
                                         'records': []})['records'].append(
                                             record)
-  table_rows = list(metrics.TABLE1_ROWS) + list(metrics.EXTRA_ROWS)
+  table_rows = list(table1_lib.TABLE1_ROWS) + list(table1_lib.EXTRA_ROWS)
   result = []
   for row in rows.values():
     done = [r for r in row['records'] if r['state'] == sweep.DONE]
@@ -137,28 +134,9 @@ def setting_rows(records):
   return result
 
 
-def format_mean_sd(stat, kind):
-  """A mean_sd as text: 'mean ± sd', or 'n/a' without a mean.
-
-  The mean has 3 significant digits, the sd 2; fractions (kind 'fraction')
-  are shown as percent; no '± sd' where there is no sd (one value). The one
-  formatter of mean ± sd cells: the sweep's tables and rl_tuner_reproduce's
-  Table 1.
-  """
-  if stat['mean'] is None:
-    return 'n/a'
-  scale, unit = (100.0, '%') if kind == 'fraction' else (1.0, '')
-  text = f'{scale * stat["mean"]:.3g}{unit}'
-  if stat['sd'] is not None:
-    text += f' ± {scale * stat["sd"]:.2g}{unit}'
-  return text
-
-
 def markdown(rows, trials_total, failed):
   """sweep.md: Table 1 per setting (mean ± sd over seeds) and the
   trade-off numbers."""
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
   labels = [r['label'] for r in rows]
   lines = [
       f'Sweep of {trials_total} trial(s) in {len(rows)} setting(s). Each '
@@ -169,8 +147,8 @@ def markdown(rows, trials_total, failed):
       '|---|' + '---|' * len(rows),
       '| seeds done / failed | ' + ' | '.join(
           f'{r["done"]} / {r["failed"]}' for r in rows) + ' |']
-  for name, (label, kind) in list(metrics.TABLE1_ROWS.items()) + list(
-      metrics.EXTRA_ROWS.items()):
+  for name, (label, kind) in list(table1_lib.TABLE1_ROWS.items()) + list(
+      table1_lib.EXTRA_ROWS.items()):
     if not any(name in r['table1'] for r in rows):
       continue
     empty = {'mean': None, 'sd': None, 'n': 0}
@@ -200,8 +178,8 @@ def plot_tradeoff(rows, path):
             and r['music_theory_per_note']['mean'] is not None]
   if not points:
     return None
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner.reports import plots
+  # Matplotlib: imported here to keep rl_tuner_sweep --help fast.
+  from rl_tuner.reports import plots  # pylint: disable=g-import-not-at-top
   figure, axes = plots.plt.subplots(figsize=(9, 5))
   colors = {}
   markers = 'osD^v<>Pp*hX'
@@ -232,10 +210,6 @@ def write_samples(records, output_dir):
     dict setting -> {'midi': [paths], 'piano_roll': path}, paths relative
     to output_dir.
   """
-  # pylint: disable=g-import-not-at-top
-  from note_rnn import encoding
-  from note_rnn import generation
-  # pylint: enable=g-import-not-at-top
   sample_dir = os.path.join(output_dir, SAMPLES_DIR)
   by_setting = {}
   for record in records:
@@ -246,7 +220,7 @@ def write_samples(records, output_dir):
     midi = []
     for record in group:
       path = os.path.join(sample_dir, record['name'] + '.mid')
-      encoding.classes_to_midi_file(record['sample_classes'], path)
+      audio.classes_to_midi_file(record['sample_classes'], path)
       midi.append(os.path.relpath(path, output_dir))
     roll = os.path.join(sample_dir, setting + '.png')
     generation.plot_piano_roll(
@@ -260,10 +234,6 @@ def write_samples(records, output_dir):
 def _trial_melody(record, output_dir):
   """The first tuned sample melody of a finished trial, as the page's
   melody macro shows it (files in the trial's samples/), or None."""
-  # pylint: disable=g-import-not-at-top
-  from note_rnn import audio
-  from rl_tuner.reports import sample_media
-  # pylint: enable=g-import-not-at-top
   summary = sweep.read_summary(record['run_dir']) or {}
   algorithm = (summary.get('settings') or {}).get('algorithm')
   classes = ((summary.get('samples') or {}).get(algorithm) or [None])[0]
@@ -290,16 +260,11 @@ def write_page(output_dir, rows, records):
   own WAV files and piano rolls), the trade-off plot and Table 1.
 
   Uses the results-page templates (`rl_tuner.report_page`); returns the
-  path, or None where that module or jinja2 is not installed.
+  path, or None where jinja2 is not installed.
   """
   try:
-    # pylint: disable=g-import-not-at-top
-    import jinja2
+    import jinja2  # pylint: disable=g-import-not-at-top
     del jinja2
-    from note_rnn import audio
-    from rl_tuner.reports import report_page
-    from rl_tuner.reports import sample_media
-    # pylint: enable=g-import-not-at-top
   except ImportError:
     return None
   by_setting = {}
@@ -322,8 +287,6 @@ def write_page(output_dir, rows, records):
         'reports': [{'name': r['name'], 'href': os.path.relpath(
             os.path.join(r['run_dir'], report_page.REPORT_NAME),
             output_dir).replace(os.sep, '/')} for r in done]})
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
   empty = {'mean': None, 'sd': None, 'n': 0}
 
   def table_rows(table_rows_spec):
@@ -346,8 +309,8 @@ def write_page(output_dir, rows, records):
                    'caption': 'log p(a|s) against the music-theory reward '
                               'per note, mean ± sd over seeds.'},
       'table': {'titles': [row['label'] for row in rows],
-                'rows': table_rows(metrics.TABLE1_ROWS),
-                'extra_rows': table_rows(metrics.EXTRA_ROWS)},
+                'rows': table_rows(table1_lib.TABLE1_ROWS),
+                'extra_rows': table_rows(table1_lib.EXTRA_ROWS)},
       'failed': [r for r in records if r['state'] == sweep.FAILED],
   }
   path = os.path.join(output_dir, RESULTS_HTML)
@@ -369,7 +332,6 @@ def write_results(output_dir, trials, outcome, extra=None):
   Returns:
     The sweep.json record.
   """
-  from rl_tuner import rl_tuner_eval_metrics as metrics  # pylint: disable=g-import-not-at-top
   records = [trial_record(t, outcome.get(t.name, {})) for t in trials]
   rows = setting_rows(records)
   failed = [r for r in records if r['state'] == sweep.FAILED]
@@ -389,8 +351,8 @@ def write_results(output_dir, trials, outcome, extra=None):
   })
   outputs.write_file_atomically(
       os.path.join(output_dir, RESULTS_JSON),
-      (json.dumps(metrics.json_ready(record), indent=2, default=str) + '\n'
-       ).encode())
+      (json.dumps(table1_lib.json_ready(record), indent=2, default=str) +
+       '\n').encode())
   outputs.write_file_atomically(
       os.path.join(output_dir, RESULTS_MD),
       markdown(rows, len(records), failed).encode())

@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from rl_tuner.run import settings as settings_lib
 from rl_tuner.experiments import sweep
 from rl_tuner.experiments import sweep_ray
 from rl_tuner.experiments import sweep_results
+from rl_tuner.run import settings as settings_lib
 
 BASE = settings_lib.TrainSettings()
 
@@ -169,8 +169,6 @@ def test_progress_counts_states_and_estimates_the_time_left(tmp_path):
                                'failed': 1}
   assert progress.errors == {names[2]: 'ValueError: bad'}
   assert progress.line().endswith('1 failed; ETA 0:01:35')
-  assert sweep.format_duration(3725) == '1:02:05'
-  assert sweep.format_duration(None) == '--'
 
 
 def test_error_line_gives_the_exception_of_a_trace_or_an_error():
@@ -181,15 +179,6 @@ def test_error_line_gives_the_exception_of_a_trace_or_an_error():
   assert sweep_ray.error_line(ValueError('bad value\nmore')) == (
       'ValueError: bad value')
   assert sweep_ray.error_line(None) is None
-
-
-def test_mean_sd_is_over_finite_values_with_n_minus_1():
-  stat = sweep_results.mean_sd([1.0, 2.0, 4.0, None, math.nan])
-  assert stat['n'] == 3 and stat['mean'] == pytest.approx(7 / 3)
-  assert stat['sd'] == pytest.approx(math.sqrt(
-      ((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2))
-  assert sweep_results.mean_sd([3.0]) == {'mean': 3.0, 'sd': None, 'n': 1}
-  assert sweep_results.mean_sd([]) == {'mean': None, 'sd': None, 'n': 0}
 
 
 def _fake_run(trial, log_p, music_theory, repeated):

@@ -14,18 +14,26 @@ import time
 
 from note_rnn import audio
 from note_rnn import encoding
+from note_rnn.model import checkpoint_import
 from note_rnn.runtime import event_log
 from note_rnn.runtime import outputs
+from rl_tuner.evaluation import statistics
+from rl_tuner.replay import replay_store
+from rl_tuner.reports import report_page
+from rl_tuner.reports import sample_media
+from rl_tuner.reports import table1 as table1_lib
 from rl_tuner.run import checkpointer
+from rl_tuner.run import run_folder
 from rl_tuner.run import settings as settings_lib
 
-SUMMARY_NAME = 'summary.json'
-TUNED_NOTE_RNN = 'tuned_note_rnn'
-# Sample melodies of the untuned and of the tuned model in samples/.
-NUM_SAMPLE_MELODIES = 3
-# Name of the untuned Note RNN: model key in samples/, title in tables.
-UNTUNED_MODEL = 'note_rnn'
-UNTUNED_TITLE = 'Note RNN (untuned)'
+# The run folder's names (rl_tuner.run.run_folder).
+SUMMARY_NAME = run_folder.SUMMARY_NAME
+TUNED_NOTE_RNN = run_folder.TUNED_NOTE_RNN
+NUM_SAMPLE_MELODIES = run_folder.NUM_SAMPLE_MELODIES
+UNTUNED_MODEL = run_folder.UNTUNED_MODEL
+UNTUNED_TITLE = run_folder.UNTUNED_TITLE
+load_summary = run_folder.load_summary
+settings_from_summary = run_folder.settings_from_summary
 
 TrainSettings = settings_lib.TrainSettings
 UsageError = settings_lib.UsageError
@@ -43,7 +51,7 @@ def make_tuner(settings, output_dir=None, checkpoint=None,
     summary_writer: TensorBoard writer, or None.
     resolved: settings.resolve(settings), if already done.
   """
-  from note_rnn.model import checkpoint_import  # pylint: disable=g-import-not-at-top
+  # TensorFlow: imported here to keep the tools' --help fast.
   from rl_tuner import rl_tuner as rl_tuner_lib  # pylint: disable=g-import-not-at-top
   if checkpoint:
     settings = settings.replace(note_rnn_checkpoint_file=checkpoint,
@@ -69,16 +77,15 @@ def write_statistics(rlt, num_compositions, output_dir, name,
   Returns:
     (stat_dict, table1 summary dict).
   """
-  from rl_tuner import rl_tuner_eval_metrics  # pylint: disable=g-import-not-at-top
   stat_dict = rlt.evaluate_music_theory_metrics(
       num_compositions=num_compositions)
-  report = rl_tuner_eval_metrics.get_stat_dict_string(stat_dict)
-  encoding.write_file_atomically(
+  report = statistics.get_stat_dict_string(stat_dict)
+  outputs.write_file_atomically(
       os.path.join(output_dir, 'music_theory_stats.txt'), report.encode())
-  table = rl_tuner_eval_metrics.table1_summary(stat_dict)
-  encoding.write_file_atomically(
+  table = table1_lib.table1_summary(stat_dict)
+  outputs.write_file_atomically(
       os.path.join(output_dir, 'table1.json'),
-      rl_tuner_eval_metrics.table1_to_json(table).encode())
+      table1_lib.table1_to_json(table).encode())
   settings = rlt.settings
   legend = (f'Statistics of {num_compositions:,} melodies of this run '
             f'({name} learning, {settings.key} {settings.key_mode}, '
@@ -93,9 +100,9 @@ def write_statistics(rlt, num_compositions, output_dir, name,
     columns[UNTUNED_TITLE] = untuned_table
     legend += (f' {UNTUNED_TITLE}: the Note RNN this run started from, '
                'before tuning, on as many melodies.')
-  encoding.write_file_atomically(
+  outputs.write_file_atomically(
       os.path.join(output_dir, 'table1.md'),
-      (legend + '\n\n' + rl_tuner_eval_metrics.table1_markdown(
+      (legend + '\n\n' + table1_lib.table1_markdown(
           columns, paper_columns={UNTUNED_TITLE: 'note_rnn'})).encode())
   logging.info(
       'Statistics of %d melodies: %.1f%% of notes not in key, %.1f%% '
@@ -140,7 +147,6 @@ def _restore_newest_usable(rlt, output_dir):
   Raises:
     UsageError: no checkpoint reads (the message names the newest).
   """
-  from rl_tuner.replay import replay_store  # pylint: disable=g-import-not-at-top
   damaged = []
   for path in reversed(checkpointer.list_checkpoints(
       checkpointer.checkpoint_root(output_dir))):
@@ -208,12 +214,7 @@ def run(settings):
     raise UsageError(f'{output_dir} already holds a run; pass --resume to '
                      'continue it or choose another --output_dir')
   start = time.time()
-  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf
-  from rl_tuner.reports import report_page
-  from rl_tuner import rl_tuner_eval_metrics
-  from rl_tuner.reports import sample_media
-  # pylint: enable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   rlt = make_tuner(settings, resolved=resolved)
   tensorboard_dir = os.path.join(output_dir, 'tensorboard')
   if has_checkpoint:
@@ -245,7 +246,7 @@ def run(settings):
       overwrite=True)
   audio_options = settings_lib.audio_options(settings)
   if settings.qpm != encoding.DEFAULT_QPM:  # At the run's tempo.
-    encoding.classes_to_midi_file(notes, midi_path, qpm=settings.qpm)
+    audio.classes_to_midi_file(notes, midi_path, qpm=settings.qpm)
   if settings.audio:
     audio.write_melody_wav(notes, audio.wav_path_for(midi_path),
                            settings.qpm, settings.audio_program,
@@ -259,7 +260,7 @@ def run(settings):
                        resolved=resolved)
   untuned_table = table = None
   if settings.num_stat_compositions > 0:
-    untuned_table = rl_tuner_eval_metrics.table1_summary(
+    untuned_table = table1_lib.table1_summary(
         untuned.evaluate_music_theory_metrics(
             num_compositions=settings.num_stat_compositions))
     _, table = write_statistics(rlt, settings.num_stat_compositions,
@@ -299,36 +300,12 @@ def run(settings):
       'samples': samples,
       'audio': audio_record,
   }
-  encoding.write_file_atomically(
+  outputs.write_file_atomically(
       os.path.join(output_dir, SUMMARY_NAME),
       json.dumps(summary, indent=2, default=str).encode())
   logging.info('Results page: %s (open it in a browser)',
                report_page.write_report(output_dir))
   return summary
-
-
-def load_summary(run_dir):
-  """Reads <run_dir>/summary.json; raises UsageError if it is not a run."""
-  if not os.path.isdir(run_dir):
-    raise UsageError(f'run directory not found: {run_dir}')
-  path = os.path.join(run_dir, SUMMARY_NAME)
-  if not os.path.isfile(path):
-    raise UsageError(f'{run_dir} is not an rl_tuner_train run: no '
-                     f'{SUMMARY_NAME}')
-  try:
-    with open(path) as f:
-      summary = json.load(f)
-  except ValueError as e:
-    raise UsageError(f'cannot read {path}: {e}') from e
-  if not isinstance(summary.get('settings'), dict) or (
-      'algorithm' not in summary['settings']):
-    raise UsageError(f'{path} holds no run settings')
-  return summary
-
-
-def settings_from_summary(summary):
-  """The TrainSettings a summary.json records (unknown keys ignored)."""
-  return TrainSettings.from_dict(summary['settings'])
 
 
 def load_tuner(run_dir, output_dir=None, checkpoint_name=None):

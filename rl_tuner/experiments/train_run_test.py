@@ -43,6 +43,7 @@ def test_the_untuned_column_acts_on_the_note_rnn_alone(tmp_path, monkeypatch):
   from note_rnn.model import hparams as hparams_lib
   from note_rnn.model import note_rnn_model as model_lib
   from rl_tuner.run import settings as settings_lib
+
   # pylint: enable=g-import-not-at-top
   checkpoint = tmp_path / 'tiny'
   model_lib.NoteRNN(hparams_lib.NoteRNNHParams(rnn_layer_sizes=(8,)),

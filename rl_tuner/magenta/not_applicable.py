@@ -57,8 +57,8 @@ def module_getattr(module_name, hints):
 _ONE_BY_ONE = ('the statistics are computed for all compositions at once: '
                'compute_composition_stats(rl_tuner, num_compositions) or '
                'compute_composition_stats_for_compositions(compositions, '
-               'config); compute_composition_stats_reference is the '
-               'note-by-note computation')
+               'config); rl_tuner.testing.reference_statistics is the '
+               'note-by-note computation (a test oracle)')
 # The original rl_tuner_eval_metrics' note-by-note helpers.
 EVAL_METRICS = {
     'compose_and_evaluate_piece': _ONE_BY_ONE,

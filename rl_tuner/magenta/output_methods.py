@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
-from note_rnn import encoding
-from rl_tuner.run import checkpointer
-from rl_tuner.reports import plots
+from note_rnn.runtime import outputs
 from rl_tuner.replay import replay_store
+from rl_tuner.reports import plots
+from rl_tuner.run import checkpointer
 from rl_tuner.run import settings as settings_lib
 
 logger = logging.getLogger(__name__)
@@ -33,18 +33,23 @@ class OriginalOutputMethods:
   # --- Saving and restoring -------------------------------------------------
 
   def _training_state(self):
-    return {
+    replay = self.agent.experience
+    state = {
         'format_version': 2,
         'algorithm': self.algorithm,
         'reward_mode': self.reward_mode,
         'reward_terms': list(self.reward_set.term_names),
         'num_parallel_melodies': self.num_parallel_melodies,
-        'counters': {name: getattr(self, name) for name in (
-            'env_steps', 'actions_executed_so_far', 'num_times_store_called',
-            'num_times_train_called', 'iteration')},
+        'counters': {'env_steps': self.runner.env_steps,
+                     'actions_executed_so_far': self.runner.beats,
+                     **self.agent.counters()},
         'rng_state': self.rng.bit_generator.state,
-        # Transitions added to replay; their segments rebuild the buffer.
-        'replay_add_count': self.experience.add_count,
+    }
+    if replay is not None:
+      # Transitions added to replay; their segments rebuild the buffer.
+      state['replay_add_count'] = replay.add_count
+    return {
+        **state,
         # When the checkpoint was taken (time.time()): TensorBoard points
         # logged later are dropped on resume.
         'saved_wall_time': time.time(),
@@ -82,13 +87,16 @@ class OriginalOutputMethods:
     if self.summary_writer is not None:
       self.summary_writer.flush()  # What is logged so far precedes the save.
     root = checkpointer.checkpoint_root(directory)
-    replay_store.save(self.experience, root)
+    replay = self.agent.experience
+    if replay is not None:
+      replay_store.save(replay, root)
     final = checkpointer.save(self._checkpoint, root, name, self.env_steps,
                               self._training_state())
     oldest = checkpointer.list_checkpoints(root)[0]
-    replay_store.prune(
-        root, checkpointer.read_state(oldest).get('replay_add_count', 0),
-        self.experience.capacity)
+    if replay is not None:
+      replay_store.prune(
+          root, checkpointer.read_state(oldest).get('replay_add_count', 0),
+          replay.capacity)
     checkpointer.sync_pointers(root, os.path.join(directory, self.save_name))
     return final
 
@@ -101,7 +109,7 @@ class OriginalOutputMethods:
     """Writes the reward histories (the original's .npz keys) to path."""
     buffer = io.BytesIO()
     np.savez(buffer, **self.history.npz_arrays())
-    encoding.write_file_atomically(path, buffer.getvalue())
+    outputs.write_file_atomically(path, buffer.getvalue())
     return path
 
   def restore_from_directory(self, directory=None, checkpoint_name=None,
@@ -149,10 +157,12 @@ class OriginalOutputMethods:
           f'tuner has {list(self.reward_set.term_names)}')
     checkpointer.read(self._checkpoint, path)
     if restore_replay and 'replay_add_count' in state:
-      replay_store.restore(self.experience, os.path.dirname(path),
+      replay_store.restore(self.agent.experience, os.path.dirname(path),
                            int(state['replay_add_count']))
-    for key, value in state['counters'].items():
-      setattr(self, key, int(value))
+    counters = {key: int(value) for key, value in state['counters'].items()}
+    self.runner.env_steps = counters.pop('env_steps')
+    self.runner.beats = counters.pop('actions_executed_so_far')
+    self.agent.load_counters(counters)
     self.history.load_state(state)
     self.rng.bit_generator.state = state['rng_state']
     if reward_file_name is not None:

@@ -21,29 +21,40 @@ import importlib
 
 import numpy as np
 
-from rl_tuner.rewards import builtin_rewards as rules
-from rl_tuner.env import melody_env
-from rl_tuner.magenta import not_applicable
-from rl_tuner import note_rnn_loader
+from note_rnn import encoding
+from note_rnn.model import sampling
 from rl_tuner.agents import exploration as policy
+from rl_tuner.env import melody_env
 from rl_tuner.env import priming
-from rl_tuner.testing import reference_rewards as reference
-from rl_tuner import rl_tuner_ops
+from rl_tuner.magenta import loader
+from rl_tuner.magenta import not_applicable
+from rl_tuner.magenta import original_ops
+from rl_tuner.music import intervals
+from rl_tuner.music import keys
+from rl_tuner.music import music_theory
+from rl_tuner.music import one_melody
+from rl_tuner.rewards import builtin_rewards as rules
 
 NotApplicableError = not_applicable.NotApplicableError
 
 # The modules the original's reload_files reloaded, by their port names, in
 # dependency order.
-RELOADED_MODULES = ('rl_tuner.rl_tuner_ops', 'rl_tuner.rl_tuner_eval_metrics',
+# The homes of the Magenta entry modules' names first, then the entry
+# modules that re-export them.
+RELOADED_MODULES = ('rl_tuner.magenta.loader', 'rl_tuner.magenta.original_ops',
+                    'rl_tuner.music.keys', 'rl_tuner.music.intervals',
+                    'rl_tuner.evaluation.statistics',
+                    'rl_tuner.reports.table1', 'rl_tuner.rl_tuner_ops',
+                    'rl_tuner.rl_tuner_eval_metrics',
                     'rl_tuner.note_rnn_loader')
 
 
-get_next_file_name = rl_tuner_ops.get_next_file_name
+get_next_file_name = original_ops.get_next_file_name
 
 
 def tuner_networks(tuner, source):
-  """note_rnn_loader.tuner_networks (looked up per call: reload_files)."""
-  return note_rnn_loader.tuner_networks(tuner, source)
+  """loader.tuner_networks (looked up per call: reload_files)."""
+  return loader.tuner_networks(tuner, source)
 
 
 def reload_files():
@@ -70,7 +81,7 @@ GRAPH_NAMES = {
              'restore',
     'reward_scores': 'get_reward_rnn_scores(observation, state) or ' + _ACT,
     'action_scores': _ACT,
-    'action_softmax': 'policy.softmax of the scores ' + _ACT + ' gives',
+    'action_softmax': 'sampling.softmax of the scores ' + _ACT + ' gives',
     'predicted_actions': _ACT,
     'g_action_scores': _ACT + ' (g adds the Reward RNN logits)',
     'next_action_scores': 'target_q_network.step(inputs, state)',
@@ -166,14 +177,14 @@ def _leap_field(index, name):
   def set_(self, value):
     value = melody_env.NO_NOTE if value is None else int(value)
     # The leap rule looks its states up in a table (melody_env.leap_tables).
-    if index == 0 and value not in (rl_tuner_ops.DESCENDING, 0,
-                                    rl_tuner_ops.ASCENDING):
+    if index == 0 and value not in (intervals.DESCENDING, 0,
+                                    intervals.ASCENDING):
       raise ValueError(f'composition_direction must be -1, 0 or 1, got '
                        f'{value}')
     if index == 1 and not (melody_env.NO_NOTE <= value <
-                           rl_tuner_ops.NUM_CLASSES):
+                           keys.NUM_CLASSES):
       raise ValueError(f'leapt_from must be None or a class 0-'
-                       f'{rl_tuner_ops.NUM_CLASSES - 1}, got {value}')
+                       f'{keys.NUM_CLASSES - 1}, got {value}')
     arrays = [np.array(a) for a in self.env.leap]
     arrays[index][0] = value
     self.env.leap = melody_env.LeapState(*arrays)
@@ -257,11 +268,11 @@ class OriginalRewardMethods:
     else:
       self._q_state = q_state
     self.env.previous = observations
-    return policy.one_hot(observations[0])
+    return encoding.classes_to_onehot(observations[0])
 
   def get_random_note(self):
     """One-hot [38] of a class drawn uniformly from all 38 classes."""
-    return policy.one_hot(self.rng.integers(0, self.num_actions))
+    return encoding.classes_to_onehot(self.rng.integers(0, self.num_actions))
 
   # --- Rewards -----------------------------------------------------------------
 
@@ -274,7 +285,7 @@ class OriginalRewardMethods:
 
   def _actions(self, action):
     """int [B] of `action` (class or one-hot) for every melody."""
-    return np.full(self.env.batch_size, reference.as_class(action), np.int64)
+    return np.full(self.env.batch_size, one_melody.as_class(action), np.int64)
 
   def _first(self, rule, action, **kwargs):
     """The batched `rule` for melody 0."""
@@ -303,10 +314,10 @@ class OriginalRewardMethods:
     """
     env = self.env
     previous = np.array(env.previous)
-    previous[0] = reference.as_class(obs)
+    previous[0] = one_melody.as_class(obs)
     env.previous = previous
     actions = self._actions(action)
-    log_probs = melody_env.log_softmax(
+    log_probs = sampling.log_softmax(
         np.tile(np.asarray(reward_scores, np.float64), (env.batch_size, 1)))
     parts = env.rewards.evaluate(env, actions, log_probs)
     if 'leap' in self.reward_set.term_names:
@@ -335,8 +346,8 @@ class OriginalRewardMethods:
 
   def reward_from_reward_rnn_scores(self, action, reward_scores):
     """log p(action) under the Reward RNN's logits [38]."""
-    log_probs = melody_env.log_softmax(np.atleast_2d(reward_scores))
-    return float(log_probs[0, reference.as_class(action)])
+    log_probs = sampling.log_softmax(np.atleast_2d(reward_scores))
+    return float(log_probs[0, one_melody.as_class(action)])
 
   def reward_music_theory(self, action):
     """Sum of all music-theory rewards; updates the leap state."""
@@ -349,7 +360,7 @@ class OriginalRewardMethods:
 
   def reward_scale(self, obs, action, scale=None):
     table = rules.scale_table(self._config(scale=scale))
-    return float(table[reference.as_class(obs), reference.as_class(action)])
+    return float(table[one_melody.as_class(obs), one_melody.as_class(action)])
 
   def reward_key_distribute_prob(self, action, key=None):
     return self._first(rules.key_distribute_prob, action,
@@ -378,21 +389,21 @@ class OriginalRewardMethods:
   def detect_last_motif(self, composition=None, bar_length=8):
     if composition is None:
       composition = self.composition
-    return reference.detect_last_motif(composition, bar_length=bar_length)
+    return one_melody.detect_last_motif(composition, bar_length=bar_length)
 
   def reward_motif(self, action, reward_amount=3.0):
     return self._first(rules.motif, action, reward_amount=reward_amount)
 
   def detect_repeated_motif(self, action, bar_length=8):
     actions = self._actions(action)
-    if bar_length != reference.MOTIF_BAR_LENGTH:
+    if bar_length != music_theory.MOTIF_BAR_LENGTH:
       raise ValueError('bar_length other than 8 is not supported')
     if not self.env.repeated_motif(actions)[0]:
       return False, None
     return True, [int(n) for n in self.env.melody_with(actions)[0, -8:]]
 
   def reward_repeated_motif(self, action, bar_length=8, reward_amount=4.0):
-    if bar_length != reference.MOTIF_BAR_LENGTH:
+    if bar_length != music_theory.MOTIF_BAR_LENGTH:
       raise ValueError('bar_length other than 8 is not supported')
     return self._first(rules.repeated_motif, action,
                        reward_amount=reward_amount)
@@ -414,17 +425,17 @@ class OriginalRewardMethods:
                        config=self._config(key=key))
 
   def detect_high_unique(self, composition):
-    return reference.detect_high_unique(composition)
+    return one_melody.detect_high_unique(composition)
 
   def detect_low_unique(self, composition):
-    return reference.detect_low_unique(composition)
+    return one_melody.detect_low_unique(composition)
 
   def reward_high_low_unique(self, action, reward_amount=3.0):
     return self._first(rules.high_low_unique, action,
                        reward_amount=reward_amount)
 
   def detect_leap_up_back(self, action, steps_between_leaps=6):
-    if steps_between_leaps != reference.STEPS_BETWEEN_LEAPS:
+    if steps_between_leaps != music_theory.STEPS_BETWEEN_LEAPS:
       raise ValueError('steps_between_leaps other than 6 is not supported')
     actions = self._actions(action)
     outcome = int(self.env.leap_outcome(actions)[0])

@@ -16,8 +16,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rl_tuner.music import intervals
+from rl_tuner.music import keys
 from rl_tuner.music import music_theory
-from rl_tuner import rl_tuner_ops as ops
 
 # Stand-in for "no note" (None in the scalar code) in int arrays.
 NO_NOTE = -1
@@ -55,11 +56,11 @@ def _as_batch(history, action):
 
 
 def _is_special(classes):
-  return classes < ops.NUM_SPECIAL_EVENTS
+  return classes < keys.NUM_SPECIAL_EVENTS
 
 
 def autocorrelate(signals, lag=1):
-  """float64 [B]: ops.autocorrelate of each row of `signals` [B, n]."""
+  """float64 [B]: one_melody.autocorrelate of each row of `signals` [B, n]."""
   signals = np.asarray(signals)
   n = signals.shape[1]
   x = signals - np.mean(signals, axis=1, keepdims=True)
@@ -108,15 +109,17 @@ def sequential_interval(history, action, config=music_theory.DEFAULT_CONFIG,
       [~has_prev,
        action == config.no_event,
        action == config.note_off,
-       (distance == ops.FIFTH) & after_tonic_or_fifth,
+       (distance == intervals.FIFTH) & after_tonic_or_fifth,
        (distance == config.third_interval) & after_tonic_or_third],
       [0.0,
-       np.where(after_tonic_or_fifth, ops.HOLD_INTERVAL_AFTER_THIRD_OR_FIFTH,
-                ops.HOLD_INTERVAL),
-       np.where(after_tonic_or_fifth, ops.REST_INTERVAL_AFTER_THIRD_OR_FIFTH,
-                ops.REST_INTERVAL),
-       ops.IN_KEY_FIFTH,
-       ops.IN_KEY_THIRD],
+       np.where(after_tonic_or_fifth,
+                intervals.HOLD_INTERVAL_AFTER_THIRD_OR_FIFTH,
+                intervals.HOLD_INTERVAL),
+       np.where(after_tonic_or_fifth,
+                intervals.REST_INTERVAL_AFTER_THIRD_OR_FIFTH,
+                intervals.REST_INTERVAL),
+       intervals.IN_KEY_FIFTH,
+       intervals.IN_KEY_THIRD],
       default=distance.astype(np.float64))
   return interval, prev_note
 
@@ -127,7 +130,7 @@ def interval_reward(interval, scaler=music_theory.PREFERRED_INTERVAL_SCALER):
   reward = np.zeros(interval.shape)
   for code, value in music_theory.INTERVAL_REWARDS.items():
     reward[interval == code] = value
-  reward[interval > ops.OCTAVE] = music_theory.WIDER_THAN_OCTAVE_REWARD
+  reward[interval > intervals.OCTAVE] = music_theory.WIDER_THAN_OCTAVE_REWARD
   return reward * scaler
 
 
@@ -141,7 +144,7 @@ def detect_high_unique(melodies):
 def detect_low_unique(melodies):
   """bool [B]: whether each row's lowest pitch occurs exactly once."""
   melodies = np.asarray(melodies)
-  pitches = np.where(_is_special(melodies), ops.NUM_CLASSES, melodies)
+  pitches = np.where(_is_special(melodies), keys.NUM_CLASSES, melodies)
   lowest = pitches.min(axis=1, keepdims=True)
   return np.count_nonzero(melodies == lowest, axis=1) == 1
 

@@ -3,8 +3,8 @@
 `MusicTheoryConfig` says which classes are in key, the tonic, the scale, the
 melody length and which class means what; the constants are the original's
 reward amounts and thresholds. The rules (`builtin_rewards`, on
-`melody_env`), the statistics (`rl_tuner_eval_metrics`) and the one-melody
-reference (`rewards`) all read them from here.
+`melody_env`), the statistics (`evaluation.statistics`) and the one-melody
+reference (`testing.reference_rewards`) all read them from here.
 
 Class labels. The encoding (note_rnn.encoding) has class 0 = hold and
 class 1 = rest. The original reward code calls class 0 NOTE_OFF and class 1
@@ -21,7 +21,8 @@ from typing import Tuple
 import numpy as np
 
 from note_rnn import encoding
-from rl_tuner import rl_tuner_ops as ops
+from rl_tuner.music import intervals
+from rl_tuner.music import keys
 
 # Which class each labelling calls NOTE_OFF and NO_EVENT.
 LABELS = {
@@ -32,7 +33,7 @@ LABELS = {
                  'no_event': encoding.HOLD_CLASS},
 }
 # The special-event classes (not pitches), whatever they are called.
-SPECIAL_CLASSES = tuple(range(ops.NUM_SPECIAL_EVENTS))
+SPECIAL_CLASSES = tuple(range(keys.NUM_SPECIAL_EVENTS))
 
 # Length of a motif window, in steps.
 MOTIF_BAR_LENGTH = 8
@@ -67,18 +68,18 @@ NON_REPEATING_REWARD = 0.1
 # interval wider than an octave gets WIDER_THAN_OCTAVE_REWARD; codes not
 # listed (0, unison... and 1, 3, 6, 8, 10, 12 semitones) get 0.
 INTERVAL_REWARDS = {
-    ops.REST_INTERVAL: 0.05,
-    ops.HOLD_INTERVAL: 0.075,
-    ops.REST_INTERVAL_AFTER_THIRD_OR_FIFTH: 0.15,
-    ops.HOLD_INTERVAL_AFTER_THIRD_OR_FIFTH: 0.3,
-    ops.SEVENTH: -0.3,
-    ops.IN_KEY_FIFTH: 0.1,
-    ops.IN_KEY_THIRD: 0.15,
-    ops.THIRD: 0.09,
-    ops.SECOND: 0.08,
-    ops.FOURTH: 0.07,
-    ops.SIXTH: 0.05,
-    ops.FIFTH: 0.02,
+    intervals.REST_INTERVAL: 0.05,
+    intervals.HOLD_INTERVAL: 0.075,
+    intervals.REST_INTERVAL_AFTER_THIRD_OR_FIFTH: 0.15,
+    intervals.HOLD_INTERVAL_AFTER_THIRD_OR_FIFTH: 0.3,
+    intervals.SEVENTH: -0.3,
+    intervals.IN_KEY_FIFTH: 0.1,
+    intervals.IN_KEY_THIRD: 0.15,
+    intervals.THIRD: 0.09,
+    intervals.SECOND: 0.08,
+    intervals.FOURTH: 0.07,
+    intervals.SIXTH: 0.05,
+    intervals.FIFTH: 0.02,
 }
 WIDER_THAN_OCTAVE_REWARD = -1.0
 # Rewards of the 'scale' mode.
@@ -113,26 +114,26 @@ class MusicTheoryConfig:
   and of the third above it (a major third if that pitch is in key,
   otherwise a minor third).
   """
-  key: Tuple[int, ...] = ops.C_MAJOR_KEY
-  tonic: int = ops.C_MAJOR_TONIC
-  scale: Tuple[int, ...] = ops.C_MAJOR_SCALE
+  key: Tuple[int, ...] = keys.C_MAJOR_KEY
+  tonic: int = keys.C_MAJOR_TONIC
+  scale: Tuple[int, ...] = keys.C_MAJOR_SCALE
   num_notes_in_melody: int = 32
   labels: str = 'original'
 
   def __post_init__(self):
     for name in ('key', 'scale'):
       classes = tuple(int(c) for c in getattr(self, name))
-      bad = [c for c in classes if not 0 <= c < ops.NUM_CLASSES]
+      bad = [c for c in classes if not 0 <= c < keys.NUM_CLASSES]
       if bad:
         raise ValueError(f'{name} holds classes outside [0, '
-                         f'{ops.NUM_CLASSES}): {bad}')
+                         f'{keys.NUM_CLASSES}): {bad}')
       object.__setattr__(self, name, classes)
     object.__setattr__(self, 'tonic', int(self.tonic))
     object.__setattr__(self, 'num_notes_in_melody',
                        int(self.num_notes_in_melody))
-    if not ops.NUM_SPECIAL_EVENTS <= self.tonic < ops.NUM_CLASSES:
+    if not keys.NUM_SPECIAL_EVENTS <= self.tonic < keys.NUM_CLASSES:
       raise ValueError(f'tonic must be a pitched class in '
-                       f'[{ops.NUM_SPECIAL_EVENTS}, {ops.NUM_CLASSES}); got '
+                       f'[{keys.NUM_SPECIAL_EVENTS}, {keys.NUM_CLASSES}); got '
                        f'{self.tonic}')
     if self.labels not in LABELS:
       raise ValueError(f'labels must be one of {sorted(LABELS)}; got '
@@ -152,9 +153,9 @@ class MusicTheoryConfig:
       scale is two octaves from the lowest tonic; for_key('C') equals the
       default config.
     """
-    return cls(key=ops.key_classes(tonic, mode),
-               tonic=ops.tonic_class(tonic),
-               scale=ops.scale_classes(tonic, mode),
+    return cls(key=keys.key_classes(tonic, mode),
+               tonic=keys.tonic_class(tonic),
+               scale=keys.scale_classes(tonic, mode),
                **kwargs)
 
   @property
@@ -174,23 +175,23 @@ class MusicTheoryConfig:
   @functools.cached_property
   def key_mask(self):
     """bool array [38]: True for classes in key."""
-    mask = np.zeros(ops.NUM_CLASSES, dtype=bool)
+    mask = np.zeros(keys.NUM_CLASSES, dtype=bool)
     mask[list(self.key)] = True
     return mask
 
   @functools.cached_property
   def third_interval(self):
     """Semitones from the tonic to the third of the key (4 or 3)."""
-    tonic_pc = ops.class_pitch_class(self.tonic)
-    key_pcs = {ops.class_pitch_class(c) for c in self.key
-               if c >= ops.NUM_SPECIAL_EVENTS}
-    if (tonic_pc + ops.THIRD) % ops.SEMITONES_PER_OCTAVE in key_pcs:
-      return ops.THIRD
-    return ops.MINOR_THIRD
+    tonic_pc = keys.class_pitch_class(self.tonic)
+    key_pcs = {keys.class_pitch_class(c) for c in self.key
+               if c >= keys.NUM_SPECIAL_EVENTS}
+    if (tonic_pc + intervals.THIRD) % keys.SEMITONES_PER_OCTAVE in key_pcs:
+      return intervals.THIRD
+    return intervals.MINOR_THIRD
 
   def _triad_classes(self, semitones_above_tonic):
-    return frozenset(ops.classes_of_pitch_class(
-        ops.class_pitch_class(self.tonic) + semitones_above_tonic))
+    return frozenset(keys.classes_of_pitch_class(
+        keys.class_pitch_class(self.tonic) + semitones_above_tonic))
 
   @functools.cached_property
   def tonic_notes(self):
@@ -200,7 +201,7 @@ class MusicTheoryConfig:
   @functools.cached_property
   def fifth_notes(self):
     """Classes a fifth above the tonic; C major: {9, 21, 33}."""
-    return self._triad_classes(ops.FIFTH)
+    return self._triad_classes(intervals.FIFTH)
 
   @functools.cached_property
   def third_notes(self):
@@ -209,7 +210,7 @@ class MusicTheoryConfig:
 
   def class_mask(self, classes):
     """bool array [38] that is True at `classes`."""
-    mask = np.zeros(ops.NUM_CLASSES, dtype=bool)
+    mask = np.zeros(keys.NUM_CLASSES, dtype=bool)
     mask[list(classes)] = True
     return mask
 

@@ -7,11 +7,12 @@ display needed).
 import io
 
 import matplotlib
+
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
-from note_rnn import encoding
+from note_rnn.runtime import outputs
 
 
 def save_line_plot(path, x, series, xlabel, ylabel, title, symlog=False):
@@ -41,7 +42,7 @@ def save_figure(figure, path):
   buffer = io.BytesIO()
   figure.savefig(buffer, format='png', dpi=100)
   plt.close(figure)
-  encoding.write_file_atomically(path, buffer.getvalue())
+  outputs.write_file_atomically(path, buffer.getvalue())
 
 
 _PITCH_NAMES = ('C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#',

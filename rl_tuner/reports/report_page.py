@@ -19,12 +19,17 @@ far from the paper marked (`reproduction_table`).
 """
 
 import json
-import math
 import os
 
 from note_rnn import audio
 from note_rnn import encoding
+from note_rnn.runtime import outputs
+from rl_tuner.agents import registry
+from rl_tuner.reports import reproduction_table
 from rl_tuner.reports import sample_media
+from rl_tuner.reports import table1 as table1_lib
+from rl_tuner.run import run_folder
+from rl_tuner.run import settings as settings_lib
 
 REPORT_NAME = 'report.html'
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -33,8 +38,8 @@ RUN_TEMPLATE = 'run_report.html.j2'
 REPRODUCTION_TEMPLATE = 'reproduction_report.html.j2'
 REPRODUCTION_JSON = 'reproduction.json'
 # Model key -> title (the reproduction's columns).
-TITLES = {'note_rnn': 'Note RNN', 'q': 'Q', 'psi': 'Psi', 'g': 'G',
-          'pure_rl': 'RL only',
+TITLES = {'note_rnn': 'Note RNN',
+          **{name: spec.title for name, spec in registry.ALGORITHMS.items()},
           'g_original': "G, original's Reward-RNN update"}
 # Curves of a train run: (title, file name pattern, what it shows).
 RUN_FIGURES = (
@@ -69,13 +74,8 @@ def _read_json(path):
     raise ReportError(f'cannot read {path}: {e}') from e
 
 
-def format_value(value, kind):
-  """A Table 1 value as shown: fractions as percentages, else 3 digits."""
-  if value is None or (isinstance(value, float) and math.isnan(value)):
-    return 'n/a'
-  if kind == 'fraction':
-    return f'{100 * value:.3g}%'
-  return f'{value:.3g}'
+# A Table 1 value as shown (rl_tuner.reports.table1).
+format_value = table1_lib.format_value
 
 
 def table1(columns, references, value_text=None):
@@ -94,8 +94,6 @@ def table1(columns, references, value_text=None):
     rows), 'extra_rows': [...] (rows beyond the paper that some column
     has)}; a cell is {'value': str, 'references': [(label, str)]}.
   """
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
   if value_text is None:
     def value_text(title, summary, name, kind):
       del title  # Unused.
@@ -117,10 +115,10 @@ def table1(columns, references, value_text=None):
   return {
       'titles': [title for title, _, _ in columns],
       'rows': [row(name, label, kind, True)
-               for name, (label, kind) in metrics.TABLE1_ROWS.items()],
+               for name, (label, kind) in table1_lib.TABLE1_ROWS.items()],
       'extra_rows': [
           row(name, label, kind, False)
-          for name, (label, kind) in metrics.EXTRA_ROWS.items()
+          for name, (label, kind) in table1_lib.EXTRA_ROWS.items()
           if any(name in (summary or {}) for _, summary, _ in columns)],
   }
 
@@ -156,14 +154,9 @@ def _samples_qpm(record):
 
 def run_context(run_dir):
   """What the train-run template shows, from the run's files."""
-  # pylint: disable=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
-  from rl_tuner.run import settings as settings_lib
-  from rl_tuner.experiments import train_run
-  # pylint: enable=g-import-not-at-top
   try:
-    summary = train_run.load_summary(run_dir)
-  except train_run.UsageError as e:
+    summary = run_folder.load_summary(run_dir)
+  except run_folder.UsageError as e:
     raise ReportError(str(e)) from e
   settings = summary['settings']
   defaults = settings_lib.TrainSettings().to_dict()
@@ -172,10 +165,10 @@ def run_context(run_dir):
   record = summary.get('audio') or sample_media.read_audio_record(run_dir)
   qpm = record['qpm'] if record else settings.get('qpm', encoding.DEFAULT_QPM)
   samples = summary.get('samples') or {}
-  untuned = [_sample(run_dir, train_run.UNTUNED_MODEL, i, classes,
-                     train_run.UNTUNED_TITLE, qpm)
+  untuned = [_sample(run_dir, run_folder.UNTUNED_MODEL, i, classes,
+                     run_folder.UNTUNED_TITLE, qpm)
              for i, classes in enumerate(
-                 samples.get(train_run.UNTUNED_MODEL, []))]
+                 samples.get(run_folder.UNTUNED_MODEL, []))]
   tuned = [_sample(run_dir, algorithm, i, classes, f'{title} (tuned)', qpm)
            for i, classes in enumerate(samples.get(algorithm, []))]
   pairs = [(untuned[i] if i < len(untuned) else None,
@@ -194,7 +187,7 @@ def run_context(run_dir):
         'seconds': audio.melody_seconds(len(melody['classes']),
                                         settings.get('qpm', qpm)),
         'steps': len(melody['classes'])}
-  paper_model = algorithm if algorithm in metrics.PAPER_TABLE1 else None
+  paper_model = algorithm if algorithm in table1_lib.PAPER_TABLE1 else None
   return {
       'kind': 'run',
       'title': f'RL Tuner run: {title} learning',
@@ -206,10 +199,10 @@ def run_context(run_dir):
                     'changed': name in defaults and value != defaults[name]}
                    for name, value in settings.items()],
       'table': table1(
-          [(train_run.UNTUNED_TITLE, summary.get('table1_untuned_note_rnn'),
+          [(run_folder.UNTUNED_TITLE, summary.get('table1_untuned_note_rnn'),
             'note_rnn'),
            (f'{title} (this run)', summary.get('table1'), paper_model)],
-          [('paper', metrics.PAPER_TABLE1)]),
+          [('paper', table1_lib.PAPER_TABLE1)]),
       'has_table': summary.get('table1') is not None,
       'figures': [_figure(run_dir, name, pattern.format(algorithm), caption)
                   for name, pattern, caption in RUN_FIGURES],
@@ -228,8 +221,6 @@ def _seed_facts(record, table_json):
     {'seeds': [...], 'several': bool, 'text': 'seed 0' or 'seeds 0, 1, 2',
     'marked': set of (model, row), 'footnote': the marks' line or None}.
   """
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner.reports import reproduction_table
   seeds = record.get('seeds') or [record.get('seed')]
   several = len(seeds) > 1
   marks = (table_json.get('marked') or []) if several else []
@@ -250,10 +241,6 @@ def reproduction_context(directory):
   (table1.json 'ours' holds mean_sd dicts), marked where table1.json's
   'marked' lists it, with a footnote naming the marked cells.
   """
-  # pylint: disable=g-import-not-at-top
-  from rl_tuner.reports import reproduction_table
-  from rl_tuner import rl_tuner_eval_metrics as metrics
-  # pylint: enable=g-import-not-at-top
   record = _read_json(os.path.join(directory, REPRODUCTION_JSON))
   table_path = os.path.join(directory, 'table1.json')
   if not os.path.isfile(table_path):
@@ -265,7 +252,7 @@ def reproduction_context(directory):
   if table_json.get('original_code_here'):
     references.append(('original code', table_json['original_code_here']))
   references.append(('paper', table_json.get('paper') or
-                     metrics.PAPER_TABLE1))
+                     table1_lib.PAPER_TABLE1))
   audio_record = sample_media.read_audio_record(directory)
   qpm = _samples_qpm(audio_record)
   samples = []
@@ -306,7 +293,7 @@ def reproduction_context(directory):
       'seeds': seeds,
       'table': table1(
           [(TITLES.get(m, m), table_json['ours'].get(m),
-            m if m in metrics.PAPER_TABLE1 else None) for m in models],
+            m if m in table1_lib.PAPER_TABLE1 else None) for m in models],
           references, value_text),
       'table_caption': caption,
       'reference_labels': labels,
@@ -318,16 +305,14 @@ def reproduction_context(directory):
 
 def kind_of(directory):
   """'run' (summary.json) or 'reproduction' (reproduction.json)."""
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner.experiments import train_run
   if not os.path.isdir(directory):
     raise ReportError(f'directory not found: {directory}')
-  if os.path.isfile(os.path.join(directory, train_run.SUMMARY_NAME)):
+  if os.path.isfile(os.path.join(directory, run_folder.SUMMARY_NAME)):
     return 'run'
   if os.path.isfile(os.path.join(directory, REPRODUCTION_JSON)):
     return 'reproduction'
   raise ReportError(f'{directory} holds neither an rl_tuner_train run '
-                    f'({train_run.SUMMARY_NAME}) nor a reproduction '
+                    f'({run_folder.SUMMARY_NAME}) nor a reproduction '
                     f'({REPRODUCTION_JSON})')
 
 
@@ -369,19 +354,17 @@ def write_report(directory):
   """Writes `directory/report.html` atomically; returns its path."""
   html, _ = build(directory)
   path = os.path.join(directory, REPORT_NAME)
-  encoding.write_file_atomically(path, html.encode('utf-8'))
+  outputs.write_file_atomically(path, html.encode('utf-8'))
   return path
 
 
 def sample_melodies(directory):
   """(melodies by model, titles by model) a page of `directory` shows."""
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner.experiments import train_run
   if kind_of(directory) == 'run':
-    summary = train_run.load_summary(directory)
+    summary = run_folder.load_summary(directory)
     algorithm = summary['settings']['algorithm']
     return (summary.get('samples') or {}), {
-        train_run.UNTUNED_MODEL: train_run.UNTUNED_TITLE,
+        run_folder.UNTUNED_MODEL: run_folder.UNTUNED_TITLE,
         algorithm: f'{TITLES.get(algorithm, algorithm)} (tuned)'}
   record = _read_json(os.path.join(directory, REPRODUCTION_JSON))
   return ({model: result.get('samples', [])

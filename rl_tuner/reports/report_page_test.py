@@ -15,8 +15,8 @@ import pytest
 from note_rnn import audio
 from note_rnn import encoding
 from rl_tuner.reports import report_page
-from rl_tuner import rl_tuner_eval_metrics as metrics
 from rl_tuner.reports import sample_media
+from rl_tuner.reports import table1
 from rl_tuner.run import settings as settings_lib
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
@@ -64,7 +64,7 @@ class _Page(html.parser.HTMLParser):
 
 def _table(value):
   """A Table-1 summary with every row set to `value`, rhythm rows too."""
-  rows = {name: value for name in metrics.TABLE1_ROWS}
+  rows = {name: value for name in table1.TABLE1_ROWS}
   rows.update(note_onsets=0.5, leading_silent_steps=0.25)
   return rows
 
@@ -120,8 +120,8 @@ def test_run_page_shows_settings_table_curves_and_samples(tmp_path):
   assert table[0] == ['Metric', 'Note RNN (untuned)', 'Q (this run)']
   assert len(table) == 1 + 11
   assert [row[0] for row in table[1:]] == [
-      label for label, _ in metrics.TABLE1_ROWS.values()]
-  not_in_key = table[1 + list(metrics.TABLE1_ROWS).index('notes_not_in_key')]
+      label for label, _ in table1.TABLE1_ROWS.values()]
+  not_in_key = table[1 + list(table1.TABLE1_ROWS).index('notes_not_in_key')]
   assert not_in_key[1] == '50% paper: 0.1%'
   assert not_in_key[2] == '1.23% paper: 1%'
   extra = page.tables['table1-extra']

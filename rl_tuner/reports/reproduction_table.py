@@ -1,11 +1,11 @@
 """Table 1 of a reproduction over several seeds: mean ± sd, and marks.
 
-Each (model, seed) gives a Table-1 summary (`rl_tuner_eval_metrics.
-table1_summary`: fractions and mean autocorrelations). Over the seeds, every
-cell becomes {'mean', 'sd', 'n'} (`sweep_results.mean_sd`: sd is the sample
-standard deviation, n - 1, of the seeds' finite values; None with one
-value), written as "mean ± sd" by `sweep_results.format_mean_sd`, the same
-formatter as the sweep's tables.
+Each (model, seed) gives a Table-1 summary (`table1.table1_summary`:
+fractions and mean autocorrelations). Over the seeds, every cell becomes
+{'mean', 'sd', 'n'} (`mean_sd.mean_sd`: sd is the sample standard
+deviation, n - 1, of the seeds' finite values; None with one value),
+written as "mean ± sd" by `mean_sd.format_mean_sd`, the same formatter as
+the sweep's tables.
 
 A cell is marked (MARK) when it has a paper value and that value lies more
 than MARK_SDS sample sds from our mean: |paper - mean| > 2 sd. A cell
@@ -13,7 +13,8 @@ without an sd (fewer than two finite seed values) is never marked; one with
 sd 0 is marked whenever the paper's value differs from our mean.
 """
 
-from rl_tuner.experiments import sweep_results
+from rl_tuner.reports import mean_sd as mean_sd_lib
+from rl_tuner.reports import table1 as table1_lib
 
 MARK = '†'
 MARK_SDS = 2.0
@@ -23,9 +24,7 @@ SD_NOTE = 'sample standard deviation over seeds (n - 1)'
 
 
 def _rows():
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
-  return dict(metrics.TABLE1_ROWS), dict(metrics.EXTRA_ROWS)
+  return dict(table1_lib.TABLE1_ROWS), dict(table1_lib.EXTRA_ROWS)
 
 
 def aggregate(per_seed):
@@ -36,7 +35,7 @@ def aggregate(per_seed):
       or None where undefined).
 
   Returns:
-    dict model -> dict row -> {'mean', 'sd', 'n'} (`sweep_results.mean_sd`),
+    dict model -> dict row -> {'mean', 'sd', 'n'} (`mean_sd.mean_sd`),
     models in the first seed's order, rows in TABLE1_ROWS then EXTRA_ROWS
     order (an extra row only where some seed has it).
   """
@@ -46,7 +45,7 @@ def aggregate(per_seed):
   for model in (tables[0] if tables else {}):
     summaries = [table[model] for table in tables if model in table]
     result[model] = {
-        row: sweep_results.mean_sd([s.get(row) for s in summaries])
+        row: mean_sd_lib.mean_sd([s.get(row) for s in summaries])
         for row in list(paper_rows) + list(extra_rows)
         if row in paper_rows or any(row in s for s in summaries)}
   return result
@@ -70,12 +69,10 @@ def marked_cells(means, paper_models):
   Returns:
     list of {'model', 'row', 'paper', 'mean', 'sd', 'n'}, in table order.
   """
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
   paper_rows, _ = _rows()
   marks = []
   for model, stats in means.items():
-    paper = metrics.PAPER_TABLE1.get(paper_models.get(model))
+    paper = table1_lib.PAPER_TABLE1.get(paper_models.get(model))
     if not paper:
       continue
     for row in paper_rows:
@@ -93,26 +90,22 @@ def seeds_text(seeds):
 
 def cell_text(stat, kind, marked):
   """A results-page cell: 'mean ± sd', then the mark when marked."""
-  text = sweep_results.format_mean_sd(stat, kind)
+  text = mean_sd_lib.format_mean_sd(stat, kind)
   return f'{text} {MARK}' if marked else text
 
 
 def marks_footnote(marks, titles):
   """One line naming every marked cell (or saying there is none)."""
-  # pylint: disable=g-import-not-at-top
-  from rl_tuner.reports import report_page
-  from rl_tuner import rl_tuner_eval_metrics as metrics
-  # pylint: enable=g-import-not-at-top
   if not marks:
     return ("No cell is marked: every paper value lies within 2 sd of our "
             'mean, or the cell has no sd.')
   parts = []
   for mark in marks:
-    label, kind = metrics.TABLE1_ROWS[mark['row']]
+    label, kind = table1_lib.TABLE1_ROWS[mark['row']]
     parts.append(
         f'{titles.get(mark["model"], mark["model"])}, {label.lower()} '
-        f'(ours {sweep_results.format_mean_sd(mark, kind)}, paper '
-        f'{report_page.format_value(mark["paper"], kind)})')
+        f'(ours {mean_sd_lib.format_mean_sd(mark, kind)}, paper '
+        f'{table1_lib.format_value(mark["paper"], kind)})')
   return f'{MARK} {MARK_RULE[0].upper()}{MARK_RULE[1:]}: ' + '; '.join(
       parts) + '.'
 
@@ -131,10 +124,6 @@ def markdown(means, seeds, titles, paper_models, references=None):
   Returns:
     (markdown text with its legend and footnote, the marked cells).
   """
-  # pylint: disable=g-import-not-at-top
-  from rl_tuner.reports import report_page
-  from rl_tuner import rl_tuner_eval_metrics as metrics
-  # pylint: enable=g-import-not-at-top
   paper_rows, extra_rows = _rows()
   marks = marked_cells(means, paper_models)
   marked = {(m['model'], m['row']) for m in marks}
@@ -151,14 +140,14 @@ def markdown(means, seeds, titles, paper_models, references=None):
     cells = []
     for model in models:
       paper_model = paper_models.get(model)
-      cell = sweep_results.format_mean_sd(means[model][row], kind)
+      cell = mean_sd_lib.format_mean_sd(means[model][row], kind)
       for reference in references or ():
         if paper_model in reference:
-          cell += ' / ' + report_page.format_value(
+          cell += ' / ' + table1_lib.format_value(
               reference[paper_model][row], kind)
-      if paper_model in metrics.PAPER_TABLE1:
-        cell += (' (' + report_page.format_value(
-            metrics.PAPER_TABLE1[paper_model][row], kind) + ')')
+      if paper_model in table1_lib.PAPER_TABLE1:
+        cell += (' (' + table1_lib.format_value(
+            table1_lib.PAPER_TABLE1[paper_model][row], kind) + ')')
       if (model, row) in marked:
         cell += ' ' + MARK
       cells.append(cell)
@@ -166,8 +155,8 @@ def markdown(means, seeds, titles, paper_models, references=None):
   for row, (label, kind) in extra_rows.items():
     if any(row in means[m] for m in models):
       lines.append(f'| {label} (not in the paper) | ' + ' | '.join(
-          sweep_results.format_mean_sd(
-              means[m].get(row, sweep_results.mean_sd([])), kind)
+          mean_sd_lib.format_mean_sd(
+              means[m].get(row, mean_sd_lib.mean_sd([])), kind)
           for m in models) + ' |')
   lines += ['', marks_footnote(marks, titles)]
   return '\n'.join(lines) + '\n', marks
@@ -182,14 +171,12 @@ def table_json(per_seed, means, marks, seeds, original_code):
     'mark', 'mark_rule', 'marked': [{'model', 'row', 'paper', 'mean', 'sd',
     'n'}]}.
   """
-  # pylint: disable-next=g-import-not-at-top
-  from rl_tuner import rl_tuner_eval_metrics as metrics
   return {
       'seeds': list(seeds),
       'sd': SD_NOTE,
       'ours': means,
       'ours_per_seed': {str(seed): table for seed, table in per_seed.items()},
-      'paper': metrics.PAPER_TABLE1,
+      'paper': table1_lib.PAPER_TABLE1,
       'original_code_here': original_code,
       'mark': MARK,
       'mark_rule': MARK_RULE,

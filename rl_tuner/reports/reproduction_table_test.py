@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 
 from rl_tuner.experiments import reproduction
+from rl_tuner.reports import mean_sd
 from rl_tuner.reports import reproduction_table
-from rl_tuner import rl_tuner_eval_metrics as metrics
-from rl_tuner.experiments import sweep_results
+from rl_tuner.reports import table1
 
 MODELS = ('note_rnn', 'q', 'g', 'pure_rl')
-ROWS = list(metrics.TABLE1_ROWS) + list(metrics.EXTRA_ROWS)
+ROWS = list(table1.TABLE1_ROWS) + list(table1.EXTRA_ROWS)
 
 
 def _per_seed(seeds, rng, spread=0.05):
   """Per-seed tables scattered around the paper's values (or 0.5)."""
   return {seed: {model: {
-      row: float(metrics.PAPER_TABLE1.get(model, {}).get(row, 0.5) +
+      row: float(table1.PAPER_TABLE1.get(model, {}).get(row, 0.5) +
                  rng.normal(0.0, spread)) for row in ROWS}
                  for model in MODELS} for seed in seeds}
 
@@ -69,32 +69,32 @@ def test_a_cell_is_marked_exactly_when_the_paper_lies_beyond_two_sd():
                           'pure_rl': None}
   expected = set()
   for model in ('note_rnn', 'q', 'g'):  # RL only has no paper column.
-    for row in metrics.TABLE1_ROWS:  # The extra rows have no paper value.
+    for row in table1.TABLE1_ROWS:  # The extra rows have no paper value.
       values = np.array([per_seed[s][model][row] for s in seeds])
-      paper = metrics.PAPER_TABLE1[model][row]
+      paper = table1.PAPER_TABLE1[model][row]
       if abs(paper - values.mean()) > 2 * values.std(ddof=1):
         expected.add((model, row))
   marks = reproduction_table.marked_cells(means, paper_models)
   assert {(m['model'], m['row']) for m in marks} == expected
   # The random spread leaves some cells marked and most not.
-  assert 0 < len(expected) < 3 * len(metrics.TABLE1_ROWS) // 2
+  assert 0 < len(expected) < 3 * len(table1.TABLE1_ROWS) // 2
   for mark in marks:
-    assert mark['paper'] == metrics.PAPER_TABLE1[mark['model']][mark['row']]
+    assert mark['paper'] == table1.PAPER_TABLE1[mark['model']][mark['row']]
     assert mark['mean'] == means[mark['model']][mark['row']]['mean']
 
   markdown, listed = reproduction_table.markdown(
       means, list(seeds), reproduction.TITLES, paper_models,
-      references=[metrics.ORIGINAL_CODE_TABLE1])
+      references=[table1.ORIGINAL_CODE_TABLE1])
   assert listed == marks
   lines = markdown.splitlines()
   assert lines[0].startswith('Each cell: ours as mean ± sd over seeds 0, 1, '
                              '2 (sample sd, n - 1) / the original code')
   assert lines[2] == '| metric | Note RNN | Q | G | RL only |'
-  for row, (label, kind) in metrics.TABLE1_ROWS.items():
+  for row, (label, kind) in table1.TABLE1_ROWS.items():
     cells = [line for line in lines if line.startswith(f'| {label} |')][0]
     cells = cells.strip('|').split(' | ')[1:]
     for model, cell in zip(MODELS, cells):
-      ours = sweep_results.format_mean_sd(means[model][row], kind)
+      ours = mean_sd.format_mean_sd(means[model][row], kind)
       assert cell.startswith(ours), (cell, ours)
       assert cell.endswith(reproduction_table.MARK) == (
           (model, row) in expected), (model, row, cell)
@@ -111,7 +111,7 @@ def test_a_cell_shows_mean_sd_then_original_then_paper():
       np.std([0.80, 0.84], ddof=1))
   markdown, marks = reproduction_table.markdown(
       means, [0, 1], reproduction.TITLES, {'q': 'q'},
-      references=[metrics.ORIGINAL_CODE_TABLE1])
+      references=[table1.ORIGINAL_CODE_TABLE1])
   # 91.1% lies 3.2 sd (2.8%) above 82%.
   assert '| Leaps resolved | 82% ± 2.8% / 89% (91.1%) † |' in markdown
   assert [(m['model'], m['row']) for m in marks] == [('q', 'leaps_resolved')]

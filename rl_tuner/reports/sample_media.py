@@ -12,7 +12,8 @@ import logging
 import os
 
 from note_rnn import audio
-from note_rnn import encoding
+from note_rnn import generation
+from note_rnn.runtime import outputs
 
 SAMPLE_DIR = 'samples'
 AUDIO_RECORD = 'audio.json'
@@ -42,7 +43,7 @@ def read_audio_record(directory):
 
 
 def write_audio_record(directory, record):
-  encoding.write_file_atomically(
+  outputs.write_file_atomically(
       os.path.join(directory, SAMPLE_DIR, AUDIO_RECORD),
       (json.dumps(record, indent=2) + '\n').encode())
 
@@ -63,7 +64,6 @@ def write(directory, melodies, titles, audio_options, overwrite=True):
     The audio record written to samples/audio.json (renderer, tempo,
     program, files), or None when audio is off.
   """
-  from note_rnn import generation  # pylint: disable=g-import-not-at-top
   renderer = audio_options.get_renderer() if audio_options.enabled else None
   wav_files, written = [], 0
   for model, sequences in melodies.items():
@@ -71,8 +71,8 @@ def write(directory, melodies, titles, audio_options, overwrite=True):
       classes = [int(c) for c in classes]
       where = paths(directory, model, index)
       if overwrite or not os.path.exists(where['midi']):
-        encoding.classes_to_midi_file(classes, where['midi'],
-                                      qpm=audio_options.qpm)
+        audio.classes_to_midi_file(classes, where['midi'],
+                                   qpm=audio_options.qpm)
       if overwrite or not os.path.exists(where['png']):
         generation.plot_piano_roll(
             [classes], where['png'],

@@ -17,9 +17,10 @@ import functools
 
 import numpy as np
 
-from rl_tuner.music import music_theory as reference
+from rl_tuner.music import intervals
+from rl_tuner.music import keys
 from rl_tuner.music import melody_features as rewards_batch
-from rl_tuner import rl_tuner_ops as ops
+from rl_tuner.music import music_theory as reference
 
 # The reward name of log p(a|s) under the Reward RNN.
 NOTE_RNN = 'note_rnn'
@@ -90,8 +91,9 @@ def leap(state, actions,
   """+5 for resolving a leap (a fifth or more), -5 for leaping twice the same
   way. Keeps the leap state, which `MelodyEnv.step` then commits."""
   outcome = state.leap_outcome(actions, config)
-  return np.where(outcome == ops.LEAP_RESOLVED, float(resolving_leap_bonus),
-                  np.where(outcome == ops.LEAP_DOUBLED,
+  return np.where(outcome == intervals.LEAP_RESOLVED,
+                  float(resolving_leap_bonus),
+                  np.where(outcome == intervals.LEAP_DOUBLED,
                            float(leaping_twice_punishment), 0.0))
 
 
@@ -129,9 +131,9 @@ def scale_table(config):
   scale, + 0.8 more when o is in the scale and a is its next entry (the
   first after the last).
   """
-  classes = np.arange(ops.NUM_CLASSES)
+  classes = np.arange(keys.NUM_CLASSES)
   obs, action = classes[:, None], classes[None, :]
-  position = np.full(ops.NUM_CLASSES, -1)
+  position = np.full(keys.NUM_CLASSES, -1)
   # A class listed twice keeps its first position, as list.index does.
   for i, c in reversed(list(enumerate(config.scale))):
     position[c] = i
@@ -140,7 +142,7 @@ def scale_table(config):
   next_degree = in_scale[action] & in_scale[obs] & (
       (action_pos == obs_pos + 1) |
       ((obs_pos == len(config.scale) - 1) & (action_pos == 0)))
-  table = np.zeros((ops.NUM_CLASSES, ops.NUM_CLASSES))
+  table = np.zeros((keys.NUM_CLASSES, keys.NUM_CLASSES))
   table = table + np.where(action == config.no_event,
                            reference.SCALE_NO_EVENT_REWARD, 0.0)
   table = table + np.where(

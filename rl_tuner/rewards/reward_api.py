@@ -38,6 +38,7 @@ from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from rl_tuner.env import melody_env
 from rl_tuner.rewards import builtin_rewards
 
 NOTE_RNN = builtin_rewards.NOTE_RNN
@@ -377,6 +378,21 @@ class BoundRewards:
                             reward.checked))
     self._scaler = rewards.reward_scaler
 
+  def use(self, rewards):
+    """Takes the weights and reward_scaler of `rewards`, a RewardSet with
+    the same term names, from the next evaluation on; stateful rewards keep
+    their state."""
+    if rewards.term_names != self.reward_set.term_names:
+      raise ValueError(f'use() needs the same terms; got {rewards.term_names}'
+                       f', bound to {self.reward_set.term_names}')
+    weights = {name: weight for name, weight, _ in rewards.terms}
+    self.reward_set = rewards
+    self._terms = [(index, name, weights[name], fn, checked)
+                   for index, name, _, fn, checked in self._terms]
+    if self._note_rnn_weight is not None:
+      self._note_rnn_weight = weights[NOTE_RNN]
+    self._scaler = rewards.reward_scaler
+
   def reset(self, batch_size):
     """Tells stateful rewards their melodies start over."""
     for _, _, _, fn, _ in self._terms:
@@ -424,7 +440,6 @@ def probe(rewards, batch_size, config):
   A reward that cannot be built, raises, or returns the wrong shape, NaN or
   a non-number is reported here as a RewardError naming it.
   """
-  from rl_tuner.env import melody_env  # pylint: disable=g-import-not-at-top
   bound = rewards.bind()
   env = melody_env.MelodyEnv(batch_size, config, bound)
   actions = np.full(batch_size, config.tonic, np.int64)

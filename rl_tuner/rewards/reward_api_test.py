@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from note_rnn.model import sampling
 from rl_tuner.env import melody_env
 from rl_tuner.rewards import reward_api
 from rl_tuner.testing import reference_rewards as rewards
@@ -69,7 +70,7 @@ def test_user_reward_added_to_a_mode_and_weighted():
     np.testing.assert_allclose(b.terms[2], 3 * high)
     np.testing.assert_allclose(b.music_theory, b.total)
     # log p is recorded in every mode.
-    np.testing.assert_allclose(b.note_rnn, melody_env.log_softmax(
+    np.testing.assert_allclose(b.note_rnn, sampling.log_softmax(
         logits[t])[np.arange(2), melodies[:, t]])
 
 

@@ -24,8 +24,8 @@ import json
 import os
 import re
 import shutil
-import tempfile
 
+from note_rnn.runtime import folders
 from note_rnn.runtime import outputs
 
 SUBDIR = 'checkpoints'
@@ -68,23 +68,12 @@ def save(tf_checkpoint, root, name, step, training_state):
     step: environment steps so far.
     training_state: JSON-serialisable dict.
   """
-  os.makedirs(root, exist_ok=True)
   final = os.path.join(root, f'{name}-{step}')
-  staging = tempfile.mkdtemp(dir=root, prefix='.tmp-')
-  try:
+  # An existing `final` (same step again: a resumed run's end) is replaced.
+  with folders.staged_folder(final, outputs.TMP_PREFIX) as staging:
     tf_checkpoint.write(os.path.join(staging, 'ckpt'))
     with open(os.path.join(staging, STATE_FILE), 'w') as f:
       json.dump(training_state, f)
-    replaced = None
-    if os.path.isdir(final):  # Same step again (a resumed run's end).
-      replaced = tempfile.mkdtemp(dir=root, prefix='.tmp-old-')
-      os.replace(final, os.path.join(replaced, 'old'))
-    os.replace(staging, final)
-    if replaced:
-      shutil.rmtree(replaced, ignore_errors=True)
-  except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
-    raise
   for old in list_checkpoints(root)[:-KEEP]:
     shutil.rmtree(old, ignore_errors=True)
   return final

@@ -46,19 +46,41 @@ _TERM_SCALAR_PREFIX = {'term_rewards_batched': 'reward_terms/',
                        'eval_avg_term_rewards': 'eval_reward_terms/'}
 
 
+def _factors(reward_set):
+  """float [T]: what each term's raw value is multiplied by in the reward
+  (the reward_scaler; 1 for log p)."""
+  return np.array([1.0 if name == builtin_rewards.NOTE_RNN else
+                   reward_set.reward_scaler
+                   for name in reward_set.term_names])
+
+
 class RewardHistory:
   """Accumulators of the block in progress and the run's histories."""
 
   def __init__(self, reward_set):
     self.term_names = reward_set.term_names
-    self._factors = np.array([1.0 if name == builtin_rewards.NOTE_RNN else
-                              reward_set.reward_scaler
-                              for name in self.term_names])
+    self._factors = _factors(reward_set)
     for key in HISTORY_KEYS:
       setattr(self, key, [])
     for key in TERM_HISTORY_KEYS:
       setattr(self, key, {name: [] for name in self.term_names})
     self.reset_accumulators()
+
+  def use(self, reward_set):
+    """Records `reward_set`'s terms and reward_scaler from now on.
+
+    A term new to the run starts an empty history; the terms' sums of the
+    block in progress start over when the terms change.
+    """
+    names = reward_set.term_names
+    self._factors = _factors(reward_set)
+    if names != self.term_names:
+      for key in TERM_HISTORY_KEYS:
+        history = getattr(self, key)
+        for name in names:
+          history.setdefault(name, [])
+      self.term_names = names
+      self.term_sums = np.zeros(len(names))
 
   def reset_accumulators(self):
     for key in ACCUMULATOR_KEYS:

@@ -20,10 +20,13 @@ from absl import flags
 
 from note_rnn import audio as audio_lib
 from note_rnn import encoding
+from note_rnn.model import hparams as note_rnn_hparams_lib
+from rl_tuner.agents import exploration
+from rl_tuner.agents import registry
 from rl_tuner.agents.dqn import dqn_hparams as dqn_hparams_lib
-from rl_tuner.rewards import reward_api
+from rl_tuner.env import priming
 from rl_tuner.music import music_theory
-from rl_tuner import rl_tuner_ops
+from rl_tuner.rewards import reward_api
 
 
 class UsageError(ValueError):
@@ -35,10 +38,10 @@ class CheckpointNotFoundError(UsageError, FileNotFoundError):
 
 
 # Accepted values of the settings that name a choice.
-ALGORITHMS = rl_tuner_ops.ALGORITHM_NAMES
-EXPLORATION_MODES = rl_tuner_ops.EXPLORATION_MODES
-PRIMING_MODES = rl_tuner_ops.PRIMING_MODES
-NOTE_RNN_TYPES = rl_tuner_ops.NOTE_RNN_TYPES
+ALGORITHMS = registry.NAMES
+EXPLORATION_MODES = exploration.EXPLORATION_MODES
+PRIMING_MODES = priming.PRIMING_MODES
+NOTE_RNN_TYPES = note_rnn_hparams_lib.NOTE_RNN_TYPES
 DQN_PRESETS = tuple(sorted(dqn_hparams_lib.PRESETS))
 KEY_MODES = ('major', 'minor')
 LABELS = ('encoding', 'original')
@@ -98,7 +101,7 @@ class TrainSettings:
   training_data_path: str = _field(
       '', "TFRecord of melody SequenceExamples (priming_mode 'random_midi');"
       ' comma-separated for several.')
-  algorithm: str = _field('q', 'Learning algorithm.', ALGORITHMS)
+  algorithm: str = _field('q', registry.help_text(), ALGORITHMS)
   # Settings the original command line did not expose.
   reward_mode: str = _field(
       'music_theory_all', "Built-in reward mode (g and pure_rl always use "
@@ -217,7 +220,7 @@ def from_arguments(arguments):
   if isinstance(weights, dict):
     given['reward_weights'] = ','.join(f'{k}={v}' for k, v in weights.items())
   algorithm = given.get('algorithm')
-  given['algorithm'] = rl_tuner_ops.ALGORITHM_ALIASES.get(algorithm, algorithm)
+  given['algorithm'] = registry.canonical_name(algorithm)
   return TrainSettings(**{
       name: given[name] for name in field_names()
       if name in given and (given[name] is not None or name == 'seed') and
@@ -331,18 +334,16 @@ def note_rnn_checkpoint(settings):
 
 
 def effective_reward_mode(algorithm, mode):
-  """The reward mode an algorithm uses: g and pure_rl leave log p out of the
-  reward (the original forced 'music_theory_only'; 'custom' -> 'custom_only').
-  """
-  if algorithm not in rl_tuner_ops.ALGORITHMS_WITHOUT_LOG_P_REWARD:
-    return mode
-  return 'custom_only' if mode in reward_api.CUSTOM_MODES else (
-      'music_theory_only')
+  """The reward mode `algorithm` uses when `mode` is asked for (its
+  registry row's reward rule: g and pure_rl leave log p out)."""
+  return registry.get(algorithm).reward_mode(mode)
 
 
 def _check_choices(settings):
   for field in dataclasses.fields(TrainSettings):
     choices = field.metadata['choices']
+    if field.name == 'algorithm':
+      choices = tuple(registry.ALGORITHMS)  # The registry as it is now.
     value = getattr(settings, field.name)
     if choices and value not in choices:
       raise UsageError(f'unknown --{field.name} {value!r}; valid values: '
@@ -407,8 +408,6 @@ def resolve(settings, dqn_hparams=None, music_theory_config=None,
   Raises:
     UsageError: naming the setting and the problem.
   """
-  from note_rnn.model import hparams as note_rnn_hparams_lib  # pylint: disable=g-import-not-at-top
-
   if check_output_dir and not settings.output_dir:
     raise UsageError('--output_dir is required')
   _check_choices(settings)

@@ -2,8 +2,8 @@
 
 import pathlib
 
-import pytest
 from absl import flags
+import pytest
 
 from rl_tuner import rl_tuner as rl_tuner_lib
 from rl_tuner.run import settings as settings_lib

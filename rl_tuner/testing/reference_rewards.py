@@ -7,7 +7,7 @@ scale, melody length and which class means what). They reproduce the
 original RLTuner methods of the same names, value for value, with four
 defects fixed (numbers as in ORIGINAL.md):
 
-  3  (statistics, see rl_tuner_eval_metrics) in-key thirds are counted.
+  3  (statistics, see evaluation.statistics) in-key thirds are counted.
   5  `reward_non_repeating` returns the repeat penalty instead of None.
   10 `detect_sequential_interval` works in any key: the tonic, third and
      fifth notes come from the configured key instead of hard-coded C major.
@@ -31,8 +31,9 @@ from typing import NamedTuple
 import numpy as np
 import scipy.special
 
+from rl_tuner.music import intervals
 from rl_tuner.music import music_theory
-from rl_tuner import rl_tuner_ops as ops
+from rl_tuner.music import one_melody
 
 # The configuration and the original's amounts live in music_theory.
 LABELS = music_theory.LABELS
@@ -70,11 +71,11 @@ MusicTheoryConfig = music_theory.MusicTheoryConfig
 
 
 
-def as_class(action):
-  """Class int of an action given as an int or as a one-hot vector [38]."""
-  if np.ndim(action) == 0:
-    return int(action)
-  return int(np.argmax(action))
+# The one-melody helpers the Magenta methods share (rl_tuner.music).
+as_class = one_melody.as_class
+detect_last_motif = one_melody.detect_last_motif
+detect_high_unique = one_melody.detect_high_unique
+detect_low_unique = one_melody.detect_low_unique
 
 
 def _with_action(composition, action):
@@ -167,31 +168,10 @@ def reward_penalize_autocorrelation(
   del config  # Autocorrelation looks at class numbers only.
   melody = _with_action(composition, action)
   sum_penalty = 0.0
-  for coeff in ops.autocorrelations(melody, AUTOCORRELATION_LAGS):
+  for coeff in one_melody.autocorrelations(melody, AUTOCORRELATION_LAGS):
     if not np.isnan(coeff) and abs(coeff) > AUTOCORRELATION_THRESHOLD:
       sum_penalty += abs(coeff) * penalty_weight
   return float(-sum_penalty)
-
-
-def detect_last_motif(notes, bar_length=MOTIF_BAR_LENGTH):
-  """The last bar if it is a motif: >= 3 distinct pitches in `bar_length`.
-
-  Args:
-    notes: sequence of class ints (normally the notes plus the action).
-    bar_length: motif window length in steps.
-
-  Returns:
-    (motif, num_unique_notes): the last `bar_length` classes (or None when
-    they are not a motif or the melody is shorter) and the number of
-    distinct pitches in them (0 when the melody is shorter).
-  """
-  if len(notes) < bar_length:
-    return None, 0
-  last_bar = list(notes[-bar_length:])
-  num_unique_notes = len({n for n in last_bar if n not in SPECIAL_CLASSES})
-  if num_unique_notes >= MIN_NOTES_IN_MOTIF:
-    return last_bar, num_unique_notes
-  return None, num_unique_notes
 
 
 def reward_motif(composition, action, config=DEFAULT_CONFIG,
@@ -272,26 +252,26 @@ def detect_sequential_interval(composition, action, config=DEFAULT_CONFIG):
   after_tonic_or_fifth = (prev_note in config.tonic_notes or
                           prev_note in config.fifth_notes)
   if action_note == config.no_event:
-    interval = (ops.HOLD_INTERVAL_AFTER_THIRD_OR_FIFTH if after_tonic_or_fifth
-                else ops.HOLD_INTERVAL)
+    interval = (intervals.HOLD_INTERVAL_AFTER_THIRD_OR_FIFTH
+                if after_tonic_or_fifth else intervals.HOLD_INTERVAL)
     return interval, action_note, prev_note
   if action_note == config.note_off:
-    interval = (ops.REST_INTERVAL_AFTER_THIRD_OR_FIFTH if after_tonic_or_fifth
-                else ops.REST_INTERVAL)
+    interval = (intervals.REST_INTERVAL_AFTER_THIRD_OR_FIFTH
+                if after_tonic_or_fifth else intervals.REST_INTERVAL)
     return interval, action_note, prev_note
 
   interval = abs(action_note - prev_note)
-  if interval == ops.FIFTH and after_tonic_or_fifth:
-    return ops.IN_KEY_FIFTH, action_note, prev_note
+  if interval == intervals.FIFTH and after_tonic_or_fifth:
+    return intervals.IN_KEY_FIFTH, action_note, prev_note
   if interval == config.third_interval and (prev_note in config.tonic_notes or
                                             prev_note in config.third_notes):
-    return ops.IN_KEY_THIRD, action_note, prev_note
+    return intervals.IN_KEY_THIRD, action_note, prev_note
   return interval, action_note, prev_note
 
 
 def interval_reward(interval, scaler=PREFERRED_INTERVAL_SCALER):
   """Reward of one interval code (see detect_sequential_interval)."""
-  if interval > ops.OCTAVE:
+  if interval > intervals.OCTAVE:
     return WIDER_THAN_OCTAVE_REWARD * scaler
   return INTERVAL_REWARDS.get(interval, 0.0) * scaler
 
@@ -304,19 +284,6 @@ def reward_preferred_intervals(composition, action, config=DEFAULT_CONFIG,
   """
   interval, _, _ = detect_sequential_interval(composition, action, config)
   return interval_reward(interval, scaler)
-
-
-def detect_high_unique(notes):
-  """Whether the highest class of `notes` occurs exactly once."""
-  notes = list(notes)
-  return notes.count(max(notes)) == 1
-
-
-def detect_low_unique(notes):
-  """Whether the lowest pitch (special events ignored) occurs exactly once."""
-  notes = list(notes)
-  pitches = [n for n in notes if n not in SPECIAL_CLASSES]
-  return bool(pitches) and notes.count(min(pitches)) == 1
 
 
 def reward_high_low_unique(composition, action, config=DEFAULT_CONFIG,
@@ -361,27 +328,27 @@ def detect_leap_up_back(composition, action, config=DEFAULT_CONFIG,
     return 0
 
   outcome = 0
-  if interval >= ops.FIFTH or interval == ops.IN_KEY_FIFTH:
-    leap_direction = (ops.ASCENDING if action_note > prev_note
-                      else ops.DESCENDING)
+  if interval >= intervals.FIFTH or interval == intervals.IN_KEY_FIFTH:
+    leap_direction = (intervals.ASCENDING if action_note > prev_note
+                      else intervals.DESCENDING)
     if composition.direction == 0:
       composition.direction = leap_direction
       composition.leapt_from = prev_note
     elif composition.direction != leap_direction:
       if composition.steps_since_last_leap > steps_between_leaps:
-        outcome = ops.LEAP_RESOLVED
+        outcome = intervals.LEAP_RESOLVED
       composition.direction = 0
       composition.leapt_from = None
     else:
-      outcome = ops.LEAP_DOUBLED
+      outcome = intervals.LEAP_DOUBLED
     composition.steps_since_last_leap = 0
   else:
     composition.steps_since_last_leap += 1
-    if ((composition.direction == ops.ASCENDING and
+    if ((composition.direction == intervals.ASCENDING and
          action_note <= composition.leapt_from) or
-        (composition.direction == ops.DESCENDING and
+        (composition.direction == intervals.DESCENDING and
          action_note >= composition.leapt_from)):
-      outcome = ops.LEAP_RESOLVED
+      outcome = intervals.LEAP_RESOLVED
       composition.direction = 0
       composition.leapt_from = None
   return outcome
@@ -390,9 +357,9 @@ def detect_leap_up_back(composition, action, config=DEFAULT_CONFIG,
 def leap_reward(outcome, resolving_leap_bonus=LEAP_RESOLVED_REWARD,
                 leaping_twice_punishment=LEAP_DOUBLED_PENALTY):
   """Reward of a leap outcome: +5 resolved, -5 doubled, else 0."""
-  if outcome == ops.LEAP_RESOLVED:
+  if outcome == intervals.LEAP_RESOLVED:
     return resolving_leap_bonus
-  if outcome == ops.LEAP_DOUBLED:
+  if outcome == intervals.LEAP_DOUBLED:
     return leaping_twice_punishment
   return 0.0
 

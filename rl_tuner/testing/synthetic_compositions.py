@@ -9,25 +9,25 @@ holds and rests.
 
 import numpy as np
 
-from rl_tuner import rl_tuner_ops as ops
+from rl_tuner.music import keys
 
 KINDS = ('uniform', 'hold_heavy', 'key_walk', 'motif', 'repeats',
          'tonic_ending')
 
-_KEY_PITCHES = np.array([c for c in ops.C_MAJOR_KEY
-                         if c >= ops.NUM_SPECIAL_EVENTS])
-_TONIC_INDEX = int(np.flatnonzero(_KEY_PITCHES == ops.C_MAJOR_TONIC)[0])
+_KEY_PITCHES = np.array([c for c in keys.C_MAJOR_KEY
+                         if c >= keys.NUM_SPECIAL_EVENTS])
+_TONIC_INDEX = int(np.flatnonzero(_KEY_PITCHES == keys.C_MAJOR_TONIC)[0])
 
 
 def _uniform(rng, n, length):
-  return rng.integers(0, ops.NUM_CLASSES, size=(n, length))
+  return rng.integers(0, keys.NUM_CLASSES, size=(n, length))
 
 
 def _hold_heavy(rng, n, length):
-  notes = rng.integers(ops.NUM_SPECIAL_EVENTS, ops.NUM_CLASSES,
+  notes = rng.integers(keys.NUM_SPECIAL_EVENTS, keys.NUM_CLASSES,
                        size=(n, length))
   special = rng.random((n, length)) < 0.6
-  notes = np.where(special, rng.integers(0, ops.NUM_SPECIAL_EVENTS,
+  notes = np.where(special, rng.integers(0, keys.NUM_SPECIAL_EVENTS,
                                          size=(n, length)), notes)
   constant = rng.random(n) < 0.1
   notes[constant] = notes[constant, :1]
@@ -49,7 +49,7 @@ def _key_walk(rng, n, length, start=None):
   index = np.where(index >= len(_KEY_PITCHES), period - index, index)
   notes = _KEY_PITCHES[index]
   special = rng.random((n, length)) < 0.2
-  return np.where(special, rng.integers(0, ops.NUM_SPECIAL_EVENTS,
+  return np.where(special, rng.integers(0, keys.NUM_SPECIAL_EVENTS,
                                         size=(n, length)), notes)
 
 
@@ -57,13 +57,13 @@ def _motif(rng, n, length):
   motif = _key_walk(rng, n, 8)
   notes = np.tile(motif, (1, -(-length // 8)))[:, :length]
   changed = rng.random((n, length)) < 0.05
-  return np.where(changed, rng.integers(0, ops.NUM_CLASSES, size=(n, length)),
+  return np.where(changed, rng.integers(0, keys.NUM_CLASSES, size=(n, length)),
                   notes)
 
 
 def _repeats(rng, n, length):
   # A pitch held over several steps, changing with probability 0.1.
-  new_pitch = rng.integers(ops.NUM_SPECIAL_EVENTS, ops.NUM_CLASSES,
+  new_pitch = rng.integers(keys.NUM_SPECIAL_EVENTS, keys.NUM_CLASSES,
                            size=(n, length))
   change = rng.random((n, length)) < 0.1
   change[:, 0] = True
@@ -71,16 +71,16 @@ def _repeats(rng, n, length):
       np.where(change, np.arange(length), 0), axis=1)
   pitches = np.take_along_axis(new_pitch, last_change, axis=1)
   breaks = rng.random((n, length)) < 0.25
-  return np.where(breaks, rng.integers(0, ops.NUM_SPECIAL_EVENTS,
+  return np.where(breaks, rng.integers(0, keys.NUM_SPECIAL_EVENTS,
                                        size=(n, length)), pitches)
 
 
 def _tonic_ending(rng, n, length):
   notes = _key_walk(rng, n, length, start=np.full((n, 1), _TONIC_INDEX))
-  notes[:, 0] = ops.C_MAJOR_TONIC
+  notes[:, 0] = keys.C_MAJOR_TONIC
   if length >= 4:
-    notes[:, length - 4] = ops.C_MAJOR_TONIC
-    notes[:, length - 3:] = rng.integers(0, ops.NUM_SPECIAL_EVENTS,
+    notes[:, length - 4] = keys.C_MAJOR_TONIC
+    notes[:, length - 3:] = rng.integers(0, keys.NUM_SPECIAL_EVENTS,
                                          size=(n, 3))
   return notes
 

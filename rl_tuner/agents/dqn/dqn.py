@@ -21,7 +21,6 @@ import numpy as np
 import tensorflow as tf
 
 from note_rnn.model import lstm_cell
-from rl_tuner import rl_tuner_ops
 
 
 def _max_value(next_q, unused_reward_log_probs):
@@ -48,12 +47,11 @@ ALGORITHMS = {
     'g': Algorithm(_g_value, True, True),
     'pure_rl': Algorithm(_max_value, False, False),
 }
-ALGORITHM_ALIASES = rl_tuner_ops.ALGORITHM_ALIASES
 
 
 def get_algorithm(name):
-  """Looks up an algorithm by name; unknown names raise a clear ValueError."""
-  name = ALGORITHM_ALIASES.get(name, name)
+  """Looks up a value rule by its algorithm's name (aliases are resolved by
+  `registry.canonical_name` before); unknown names raise a ValueError."""
   if name not in ALGORITHMS:
     raise ValueError(f'unknown algorithm {name!r}; valid algorithms: '
                      f'{sorted(ALGORITHMS)}')

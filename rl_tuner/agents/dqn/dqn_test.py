@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from note_rnn.model import hparams as note_rnn_hparams_lib
 from note_rnn.model import note_rnn_model
+from rl_tuner.agents import registry
 from rl_tuner.agents.dqn import dqn
 from rl_tuner.agents.dqn import dqn_hparams as dqn_hparams_lib
 from rl_tuner.run import settings as settings_lib
@@ -168,7 +169,15 @@ def test_unknown_algorithm_lists_the_valid_names():
 
 
 def test_default_is_an_alias_of_q():
-  assert dqn.get_algorithm('default') == ('q', dqn.ALGORITHMS['q'])
+  assert registry.get('default') is registry.get('q')
+  assert registry.canonical_name('default') == 'q'
+
+
+def test_every_registered_dqn_algorithm_has_a_value_rule():
+  dqn_rows = {name: spec for name, spec in registry.ALGORITHMS.items()
+              if spec.agent.endswith(':DQNAgent')}
+  assert {spec.agent_options['rule'] for spec in dqn_rows.values()} == set(
+      dqn.ALGORITHMS)
 
 
 def test_only_g_acts_with_and_targets_the_prior():
