@@ -155,9 +155,9 @@ def time_training(batch, steps, output_dir, old_path=False, xla=False):
 # Parts of one environment step: (label, object attribute path, method).
 STEP_PARTS = (
     ('act (both networks, numpy)', 'learner', 'act_numpy'),
-    ('choose actions (e-greedy)', '', '_choose_actions'),
+    ('choose actions (e-greedy)', 'agent', 'choose'),
     ('rewards + append (env.step)', 'env', 'step'),
-    ('store transitions (replay)', '', '_store_batch'),
+    ('store transitions (replay)', 'agent', 'store_transitions'),
     ('update (TensorFlow call)', 'learner', 'train_steps_numpy'),
     ('sample + gather minibatch', 'experience', 'gather'),
 )
