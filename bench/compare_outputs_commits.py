@@ -11,7 +11,12 @@ samples/), music_theory_stats.txt, summary.json without its clock times,
 and every other output (checkpoints and their replay files, WAV, plots,
 report.html without its training time, the tuned Note RNN) but the
 TensorBoard logs (SKIPPED). Two runs of one commit give these same bytes;
-the VOLATILE_* constants list the few values that do not.
+the VOLATILE_* constants list the few values that do not. Against an older
+commit, what a newer one changed on purpose is not a difference: a file on
+one side only listed in ONE_SIDE_ONLY (the replay a finished run drops
+unless --keep_replay) is reported as skipped, and a setting of
+ADDED_SETTINGS at its added value is left out of summary.json and
+report.html.
 
 The base commit is checked out into a temporary git worktree. "Current" is
 the working tree of the repository this script lives in, uncommitted
@@ -89,6 +94,11 @@ VOLATILE_SUMMARY_FIELDS = (
 VOLATILE_TRAINING_STATE_FIELDS = (
     ('saved_wall_time',),
 )
+# Training-state keys added on purpose -> why: on one side only, they are no
+# difference; on both, they are compared.
+ADDED_TRAINING_STATE_FIELDS = {
+    'settings': 'the settings a --resume must match (issue 28)',
+}
 # report.html: the sentence giving summary.json's train_seconds_this_run.
 VOLATILE_REPORT_TEXT = (
     rb"[0-9.]+ s of training in this run's last command",
@@ -98,6 +108,22 @@ VOLATILE_REPORT_TEXT = (
 SKIPPED = {
     'tensorboard/': 'TensorBoard event files hold wall-clock times, and '
                     'their names the time, host and process id',
+}
+# Outputs that may be on one side only (folder prefix or file name) -> why:
+# what one commit writes, or drops, on purpose and the other not. On both
+# sides they are compared as any other file.
+ONE_SIDE_ONLY = {
+    'checkpoints/replay/': 'replay dropped at the end of a run unless '
+                           '--keep_replay',
+    'checkpoints/replay_dropped.json': 'replay dropped at the end of a run '
+                                       'unless --keep_replay',
+}
+# Settings added to TrainSettings on purpose, with the value that writes
+# what older commits wrote: absent on one side and at that value on the
+# other, they are no difference (summary.json's settings, report.html's
+# settings table).
+ADDED_SETTINGS = {
+    'keep_replay': False,
 }
 # Last lines of a failed run's log (its stdout and stderr, in order) shown in
 # the one-line error.
@@ -202,11 +228,32 @@ def _files(folder):
   return found
 
 
-def _skip_reason(relative):
-  for prefix, reason in SKIPPED.items():
+def _skip_reason(relative, table=None):
+  for prefix, reason in (SKIPPED if table is None else table).items():
     if relative == prefix or relative.startswith(prefix):
       return reason
   return None
+
+
+def _without_added_settings(base, current):
+  """Drops each ADDED_SETTINGS entry of summary.json's settings that one
+  side lacks and the other has at its added value."""
+  for one, other in ((base, current), (current, base)):
+    settings = one.get('settings')
+    others = other.get('settings')
+    if not isinstance(settings, dict) or not isinstance(others, dict):
+      continue
+    for name, value in ADDED_SETTINGS.items():
+      if name not in others and settings.get(name, not value) == value:
+        del settings[name]
+
+
+def _added_setting_rows():
+  """Regexes of report.html's settings-table rows of ADDED_SETTINGS at
+  their added values (left out before comparing)."""
+  return [rb'\n[ \t]*<tr><td><code>--' + re.escape(name.encode()) +
+          rb'</code></td><td>' + re.escape(str(value).encode()) +
+          rb'</td></tr>' for name, value in ADDED_SETTINGS.items()]
 
 
 def _without(values, fields):
@@ -245,11 +292,21 @@ def _first_json_difference(a, b, where=''):
   return None
 
 
-def _compare_json(base_path, current_path, volatile):
+def _compare_json(base_path, current_path, volatile, summary=False,
+                  added=()):
+  """The first difference of two JSON files; keys in `added` that one side
+  lacks are left out of the other."""
   with open(base_path, encoding='utf-8') as f:
     base = _without(json.load(f), volatile)
   with open(current_path, encoding='utf-8') as f:
     current = _without(json.load(f), volatile)
+  if summary:
+    _without_added_settings(base, current)
+  for key in added:
+    if isinstance(base, dict) and isinstance(current, dict) and (
+        (key in base) != (key in current)):
+      base.pop(key, None)
+      current.pop(key, None)
   return _first_json_difference(base, current)
 
 
@@ -275,8 +332,9 @@ def _compare_npz(base_path, current_path):
   return None
 
 
-def _compare_bytes(base_path, current_path, volatile=()):
-  """Compares the bytes, each match of a regex in `volatile` masked."""
+def _compare_bytes(base_path, current_path, volatile=(), removed=()):
+  """Compares the bytes, each match of a regex in `volatile` masked and of
+  one in `removed` left out."""
   with open(base_path, 'rb') as f:
     base = f.read()
   with open(current_path, 'rb') as f:
@@ -284,6 +342,9 @@ def _compare_bytes(base_path, current_path, volatile=()):
   for pattern in volatile:
     base = re.sub(pattern, b'<masked>', base)
     current = re.sub(pattern, b'<masked>', current)
+  for pattern in removed:
+    base = re.sub(pattern, b'', base)
+    current = re.sub(pattern, b'', current)
   if base == current:
     return None
   try:
@@ -306,14 +367,17 @@ def _compare_file(relative, base_path, current_path):
   name = os.path.basename(relative)
   try:
     if relative == 'summary.json':
-      return _compare_json(base_path, current_path, VOLATILE_SUMMARY_FIELDS)
+      return _compare_json(base_path, current_path, VOLATILE_SUMMARY_FIELDS,
+                           summary=True)
     if name == 'training_state.json':
       return _compare_json(base_path, current_path,
-                           VOLATILE_TRAINING_STATE_FIELDS)
+                           VOLATILE_TRAINING_STATE_FIELDS,
+                           added=ADDED_TRAINING_STATE_FIELDS)
     if name.endswith('.npz'):
       return _compare_npz(base_path, current_path)
     if relative == 'report.html':
-      return _compare_bytes(base_path, current_path, VOLATILE_REPORT_TEXT)
+      return _compare_bytes(base_path, current_path, VOLATILE_REPORT_TEXT,
+                            removed=_added_setting_rows())
     return _compare_bytes(base_path, current_path)
   except (OSError, ValueError, zipfile.BadZipFile) as e:
     return f'unreadable: {type(e).__name__}: {e}'
@@ -326,6 +390,9 @@ def _compare_run(run, base_dir, current_dir):
   for relative in sorted(base_files | current_files):
     shown = f'{run}/{relative}'
     reason = _skip_reason(relative)
+    if not reason and (relative not in base_files or
+                       relative not in current_files):
+      reason = _skip_reason(relative, ONE_SIDE_ONLY)
     if reason:
       print(f'{shown}: skipped ({reason})')
       skipped += 1

@@ -123,7 +123,8 @@ def _restored_tuner(run_dir, output_dir):
       str(output_dir), algorithm='g',
       note_rnn_checkpoint_file=str(run_dir / 'tuned_note_rnn'),
       dqn_hparams={'minibatch_size': 8, 'discount_rate': 0.5})
-  rlt.restore_from_directory(str(run_dir))
+  # To compose: the finished run dropped its replay.
+  rlt.restore_from_directory(str(run_dir), restore_replay=False)
   return rlt
 
 

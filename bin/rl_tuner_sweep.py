@@ -20,7 +20,12 @@ combination; each is a normal rl_tuner_train run directory,
 Running the same command again resumes: complete trials are kept, the
 others continue from their checkpoints (more --training_steps extend them).
 A trial that fails is reported with its error and the others go on; the
-exit status is then 1 (130 after Ctrl-C with trials unfinished). Results
+exit status is then 1 (130 after Ctrl-C with trials unfinished). A trial
+that finds the disk full (the sweep then stops its other trials) or whose
+worker process dies (killed, out of memory) ends the sweep with one line
+naming it and its cause, and exit status 2; complete trials are kept, and
+running the same command again resumes the others. Ctrl-C, `kill` and
+`kill -9` of the sweep end its local Ray's processes too. Results
 (see rl_tuner.sweep_results): sweep.json, sweep.md (Table 1 per setting,
 mean ± sd over seeds), tradeoff.png, sweep.html (a melody of each trial to
 listen to, by setting) and samples/ (MIDI and a piano roll per setting).
@@ -99,13 +104,21 @@ def main(argv):
                                     f'{FLAGS[name].value}')
   base = settings_lib.from_flags(FLAGS)
   from rl_tuner.experiments import sweep_ray  # pylint: disable=g-import-not-at-top
-  record = sweep_ray.run_sweep(
-      base, axes_from_flags(), FLAGS.output_dir,
-      cpus_per_trial=FLAGS.cpus_per_trial,
-      ray_address=FLAGS.ray_address or None,
-      num_cpus=FLAGS.num_cpus or None,
-      max_concurrent_trials=FLAGS.max_concurrent_trials,
-      command_line=' '.join(sys.argv))
+  try:
+    record = sweep_ray.run_sweep(
+        base, axes_from_flags(), FLAGS.output_dir,
+        cpus_per_trial=FLAGS.cpus_per_trial,
+        ray_address=FLAGS.ray_address or None,
+        num_cpus=FLAGS.num_cpus or None,
+        max_concurrent_trials=FLAGS.max_concurrent_trials,
+        command_line=' '.join(sys.argv))
+  except sweep_ray.SweepStoppedError as e:
+    return script_setup.fail(TOOL, str(e))
+  except KeyboardInterrupt:  # Ctrl-C before or after the trials ran.
+    print(f'{TOOL}: interrupted; run the same command again to finish '
+          '(complete trials are kept, the others resume from their '
+          'checkpoints)', file=sys.stderr)
+    return EXIT_INTERRUPTED
   states = record['trials_by_state']
   print(f'Done: {states[sweep.DONE]} of {record["trials_total"]} trials '
         f'complete, {states[sweep.FAILED]} failed, '

@@ -66,7 +66,9 @@ def _argv(workdir):
           '--exploration_steps=100', '--exploration_mode=egreedy',
           f'--output_every_nth={EVERY}', '--num_eval_compositions=4',
           '--num_stat_compositions=20', '--minibatch_size=8',
-          '--max_experience=200', '--cpus_per_trial=1']
+          '--max_experience=200', '--cpus_per_trial=1',
+          # A finished trial is made to look interrupted and resumed below.
+          '--keep_replay']
 
 
 def _run_main(tool, argv, capsys):
@@ -192,6 +194,14 @@ def test_bad_settings_exit_2_with_one_line_and_write_nothing(
       (['--sweep=nosuch=1'], "unknown setting 'nosuch'"),
       (['--seeds=0', '--sweep=seed=1'], 'seed is swept twice'),
       (['--cpus_per_trial=3'], '--cpus_per_trial=3 but Ray has 2 CPUs'),
+      # Value lists get the flags' checks: no OverflowError traceback for
+      # inf, no silent negative scaler.
+      (['--reward_scalers=1,inf'], '--reward_scaler must be > 0 (a finite '
+       'number), got inf'),
+      (['--reward_scalers=-1'], '--reward_scaler must be > 0 (a finite '
+       'number), got -1.0'),
+      (['--sweep=learning_rate=0.001|nan'], '--learning_rate must be > 0 '
+       '(a finite number), got nan'),
   ]
   for extra, message in cases:
     rc, _, err = _run_main(
@@ -247,3 +257,167 @@ def test_reproduction_runs_train_on_ray_and_are_then_complete(
   assert records['g']['settings']['algorithm'] == 'g'
   assert sweep_ray.train_reproduction_runs(('g',), str(out), str(configs),
                                            overrides) == []
+
+
+# --- A full disk, a dead worker, a killed driver (issue 28) ----------------
+
+
+def _faulty_trials(faults):
+  """sweep_ray.train_trial, but the trials named in `faults` fail: 'enospc'
+  raises the C library's disk-full error, 'kill' kills the worker process.
+
+  A function local to this one: Ray pickles it by value for its workers.
+  """
+  # pylint: disable=g-import-not-at-top
+  from rl_tuner.experiments import sweep_ray
+
+  # pylint: enable=g-import-not-at-top
+  real = sweep_ray.train_trial
+
+  def faulty(config):
+    # pylint: disable=g-import-not-at-top,redefined-outer-name,reimported
+    import errno
+    import os
+    import signal
+
+    # pylint: enable=g-import-not-at-top,redefined-outer-name,reimported
+    fault = faults.get(config['trial']['name'])
+    if fault == 'enospc':
+      raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    if fault == 'kill':
+      os.kill(os.getpid(), signal.SIGKILL)
+    return real(config)
+  return faulty
+
+
+def _small_sweep_argv(workdir, out, seeds):
+  return [f'--output_dir={out}', f'--note_rnn_checkpoint_file='
+          f'{workdir / "tiny"}', f'--seeds={seeds}',
+          f'--training_steps={STEPS}',
+          '--exploration_steps=100', '--exploration_mode=egreedy',
+          f'--output_every_nth={EVERY}', '--num_eval_compositions=4',
+          '--num_stat_compositions=20', '--minibatch_size=8',
+          '--max_experience=200', '--max_concurrent_trials=1']
+
+
+def _error_lines(err):
+  return [line for line in err.splitlines()
+          if line.startswith('rl_tuner_sweep: error:')]
+
+
+def test_a_trial_on_a_full_disk_stops_the_sweep_with_one_line_and_exit_2(
+    tool, local_ray, workdir, capsys, monkeypatch):
+  del local_ray
+  # pylint: disable=g-import-not-at-top
+  from ray.tune.experiment import trial as tune_trial
+
+  from rl_tuner.experiments import sweep_ray
+
+  # pylint: enable=g-import-not-at-top
+  out = workdir / 'full_disk'
+  argv = _small_sweep_argv(workdir, out, '0,1,2')
+  monkeypatch.setattr(sweep_ray, 'train_trial',
+                      _faulty_trials({'seed=1': 'enospc'}))
+
+  # What the issue met: Tune's pickled error, written to the full disk, is
+  # empty, and Tune's results end in EOFError.
+  def empty_pickle(self):
+    del self
+    raise EOFError('Ran out of input')
+  monkeypatch.setattr(tune_trial.Trial, 'get_pickled_error', empty_pickle)
+  rc, _, err = _run_main(tool, argv, capsys)
+  assert rc == 2, err
+  assert 'Traceback' not in err and 'EOFError' not in err
+  assert _error_lines(err) == [
+      f'rl_tuner_sweep: error: trial seed=1: disk full while writing '
+      f'{out / "trials" / "seed=1"} (OSError: No space left on device); free '
+      'space and run the same command again: complete trials are kept, the '
+      'others resume from their last checkpoint']
+  assert err.strip().splitlines()[-1] == _error_lines(err)[0]
+  # The trial before it finished and is kept; the one after never started.
+  done = out / 'trials' / 'seed=0' / 'summary.json'
+  assert json.loads(done.read_text())['env_steps'] == STEPS
+  assert 'trial seed=2 started' not in err
+  assert not (out / 'trials' / 'seed=2' / 'summary.json').exists()
+  # Space is back: the same command keeps seed=0 and runs the others.
+  monkeypatch.undo()
+  kept_mtime = done.stat().st_mtime_ns
+  rc, out_text, err = _run_main(tool, argv, capsys)
+  assert rc == 0, err
+  assert 'Done: 3 of 3 trials complete' in out_text
+  assert 'trial seed=0 started' not in err
+  assert done.stat().st_mtime_ns == kept_mtime
+  assert json.loads((out / 'sweep.json').read_text())[
+      'trials_kept_from_before'] == ['seed=0']
+
+
+def test_a_trial_whose_worker_dies_ends_the_sweep_with_one_line_and_exit_2(
+    tool, local_ray, workdir, capsys, monkeypatch):
+  del local_ray
+  # pylint: disable=g-import-not-at-top
+  from rl_tuner.experiments import sweep_ray
+
+  # pylint: enable=g-import-not-at-top
+  out = workdir / 'crash'
+  monkeypatch.setattr(sweep_ray, 'train_trial',
+                      _faulty_trials({'seed=3': 'kill'}))
+  rc, _, err = _run_main(tool, _small_sweep_argv(workdir, out, '3'), capsys)
+  assert rc == 2, err
+  assert 'Traceback' not in err
+  assert _error_lines(err) == [
+      'rl_tuner_sweep: error: trial seed=3 crashed: ActorDiedError: its '
+      'worker process died (killed, out of memory, or a fault in native '
+      'code) (its log: logs/seed=3.log); run the same command again to '
+      'resume it from its last checkpoint (complete trials are kept)']
+  record = json.loads((out / 'sweep.json').read_text())
+  assert record['trials'][0]['state'] == 'failed'
+
+
+def _alive(pid):
+  # pylint: disable=g-import-not-at-top
+  from note_rnn.runtime import reaper
+
+  # pylint: enable=g-import-not-at-top
+  stat = reaper._stat(pid)  # pylint: disable=protected-access
+  return stat is not None and stat[0] not in ('Z', 'X')
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc'), reason='Linux: reads /proc')
+def test_kill_9_of_the_sweep_ends_its_ray_workers_at_once(workdir, tmp_path):
+  # pylint: disable=g-import-not-at-top
+  import time
+
+  from note_rnn.runtime import reaper
+
+  # pylint: enable=g-import-not-at-top
+  out = tmp_path / 'killed'
+  argv = _small_sweep_argv(workdir, out, '0')
+  argv[argv.index(f'--training_steps={STEPS}')] = '--training_steps=1000000'
+  driver = subprocess.Popen(
+      [sys.executable, str(SCRIPT), '--num_cpus=1'] + argv,
+      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'))
+  log = out / 'logs' / 'seed=0.log'
+  deadline = time.monotonic() + 120
+  try:
+    while not (log.exists() and 'in process' in log.read_text()):
+      assert driver.poll() is None, driver.stderr.read()
+      assert time.monotonic() < deadline, 'the trial did not start'
+      time.sleep(0.2)
+    worker = int(log.read_text().split('in process ')[1].split(';')[0])
+    time.sleep(3 * reaper.INTERVAL_S)
+    ray_processes = reaper.descendants(driver.pid)
+    assert worker in ray_processes
+    driver.kill()
+    driver.wait()
+    killed = time.monotonic()
+    while time.monotonic() - killed < 5 and any(
+        _alive(p) for p in ray_processes):
+      time.sleep(0.05)
+    # Before the reaper: the worker lived on for 2-4 s, Ray's agents ~60 s.
+    assert [p for p in ray_processes if _alive(p)] == []
+    assert time.monotonic() - killed < 2
+  finally:
+    if driver.poll() is None:
+      driver.kill()
+    driver.stderr.close()

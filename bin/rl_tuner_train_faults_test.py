@@ -171,3 +171,71 @@ def test_sequence_example_errors_name_the_file(files):
   with pytest.raises(sequence_example_io.SequenceExampleFileError,
                      match='random.tfrecord: not a readable TFRecord'):
     sequence_example_io.read_class_sequences(files['random.tfrecord'])
+
+
+FLAKY_REWARD = '''
+import os
+
+import numpy as np
+
+calls = 0
+
+
+def flaky(state, actions):
+  """Half a point above middle C; raises at call FLAKY_FAIL_AT if set."""
+  global calls
+  calls += 1
+  if calls == int(os.environ.get('FLAKY_FAIL_AT', '0')):
+    raise RuntimeError('broken\\nat call %d' % calls)
+  return (np.asarray(actions) > 14) * 0.5
+'''
+
+
+def test_a_reward_failing_late_is_one_line_and_the_run_resumes(
+    tool, capsys, files, tmp_path, monkeypatch):
+  # A reward file not named .py. Melodies of 8 notes, evaluations of 2
+  # melodies every 16 steps: call 1 is the check before the run, 2-9 the
+  # evaluation at step 0, 10-25 the first 16 steps, 26-33 the evaluation
+  # at step 16; the checkpoint at step 16 follows; call 40 is at step 23.
+  reward = tmp_path / 'flaky.txt'
+  reward.write_text(FLAKY_REWARD)
+  output_dir = str(tmp_path / 'flaky')
+  flag_values = _flags(files, output_dir, reward=f'{reward}:flaky',
+                       training_steps=48, output_every_nth=16,
+                       num_notes_in_melody=8)
+  monkeypatch.setenv('FLAKY_FAIL_AT', '40')
+  code, err, _, after = _run(tool, capsys, flag_values, output_dir)
+  assert code == 2
+  assert err == [
+      "rl_tuner_train: error: reward 'flaky' raised RuntimeError: broken at "
+      'call 40 (training call 23, env step 23); the run stopped; fix the '
+      'reward, then --resume continues from its checkpoint at env step 16'
+  ], err
+  assert [n for n in after if not n.startswith('tensorboard')] == [
+      'checkpoints', 'checkpoints/q-16',
+      'checkpoints/q-16/ckpt.data-00000-of-00001',
+      'checkpoints/q-16/ckpt.index', 'checkpoints/q-16/training_state.json',
+      'checkpoints/replay',
+      'checkpoints/replay/replay-000000000000-000000000016.npz',
+      'q.ckpt-16.pointer'], after
+  monkeypatch.delenv('FLAKY_FAIL_AT')  # The reward is fixed.
+  code, err, _, after = _run(tool, capsys, dict(flag_values, resume=True),
+                             output_dir)
+  assert code is None and not err, err  # main returns None on success.
+  assert train_run.load_summary(output_dir)['env_steps'] == 48
+
+
+@pytest.mark.parametrize('code,expected', [
+    ('import sys\nsys.exit(0)\n', 'exited with status 0 while loading'),
+    ('raise ValueError("no chords")\n',
+     'raised ValueError while loading: no chords'),
+])
+def test_a_reward_file_that_exits_or_raises_on_import_is_one_line(
+    tool, capsys, files, tmp_path, code, expected):
+  reward = tmp_path / 'rewards.py'
+  reward.write_text(code)
+  output_dir = str(tmp_path / 'run')
+  _assert_one_line(tool, capsys,
+                   _flags(files, output_dir, reward=f'{reward}:f'),
+                   output_dir, f'reward file {reward} {expected}')
+  assert not os.path.exists(output_dir)

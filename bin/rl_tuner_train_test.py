@@ -104,8 +104,9 @@ def tiny_checkpoint(workdir):
 def trained(workdir, tiny_checkpoint):
   """One complete run; returns (finished _Run, output dir)."""
   output_dir = workdir / 'run'
-  run = _Run(_train_args(str(output_dir), tiny_checkpoint), workdir,
-             'train').wait()
+  # The replay is kept: the run is resumed for more steps (concurrent_runs).
+  run = _Run(_train_args(str(output_dir), tiny_checkpoint,
+                         keep_replay='true'), workdir, 'train').wait()
   assert run.returncode == 0, run.stderr[-3000:]
   return run, output_dir
 
@@ -127,6 +128,10 @@ def concurrent_runs(workdir, tiny_checkpoint, trained):
   _, run_dir = trained
   resumed_dir = workdir / 'resumed'
   shutil.copytree(run_dir, resumed_dir)
+  # A run folder that a refused resume must leave exactly as it was.
+  existing = workdir / 'existing'
+  shutil.copytree(run_dir, existing)
+  existing_before = _snapshot(existing)
   bad = str(workdir / 'bad')
   wrong = workdir / 'wrong_reward.py'
   wrong.write_text('def wrong(state, actions):\n  return [1.0, 2.0]\n')
@@ -147,6 +152,16 @@ def concurrent_runs(workdir, tiny_checkpoint, trained):
       'primer': _train_args(bad, tiny_checkpoint, priming_mode='single_midi'),
       'checkpoint': _train_args(bad, str(workdir / 'missing.ckpt')),
       'no_resume': _train_args(str(run_dir), tiny_checkpoint),
+      'reward_scaler_nan': _train_args(bad, tiny_checkpoint,
+                                       reward_scaler='nan'),
+      'learning_rate_nan': _train_args(bad, tiny_checkpoint,
+                                       learning_rate='nan'),
+      'repeated_weight': _train_args(bad, tiny_checkpoint,
+                                     reward_weights='key=1,key=5'),
+      'negative_weight': _train_args(bad, tiny_checkpoint,
+                                     reward_weights='key=-1'),
+      'nan_on_existing': _train_args(str(existing), tiny_checkpoint,
+                                     reward_scaler='nan') + ['--resume'],
       'resume': _train_args(str(resumed_dir), tiny_checkpoint,
                             training_steps=2 * STEPS) + ['--resume'],
       'straight': _train_args(str(workdir / 'straight'), tiny_checkpoint,
@@ -154,7 +169,20 @@ def concurrent_runs(workdir, tiny_checkpoint, trained):
   }
   runs = run_all(cases, workdir)
   runs['straight'].output_dir = workdir / 'straight'
+  runs['nan_on_existing'].unchanged = _snapshot(existing) == existing_before
   return runs, resumed_dir
+
+
+def _snapshot(folder):
+  """Every path under `folder` with its size, modification time and bytes."""
+  found = {}
+  for root, dirs, names in os.walk(folder):
+    for name in dirs + names:
+      path = pathlib.Path(root) / name
+      found[str(path.relative_to(folder))] = (
+          path.stat().st_size, path.stat().st_mtime_ns,
+          path.read_bytes() if path.is_file() else None)
+  return found
 
 
 def _comparable(summary):
@@ -344,6 +372,12 @@ def test_tuned_note_rnn_is_the_final_q_network(trained, tmp_path):
     ('unknown_reward', "unknown reward 'chord_tonez'; registered rewards: "),
     ('unknown_weight', "--reward_weights names ['nosuch'], not rewards of "
                        'this run'),
+    ('reward_scaler_nan', '--reward_scaler must be > 0 (a finite number), '
+                          'got nan'),
+    ('learning_rate_nan', '--learning_rate must be > 0 (a finite number), '
+                          'got nan'),
+    ('repeated_weight', "--reward_weights gives 'key' twice (1 and 5)"),
+    ('negative_weight', "--reward_weights: 'key=-1' is negative"),
 ])
 def test_bad_flags_exit_2_with_one_line(concurrent_runs, workdir, case,
                                         message):
@@ -352,6 +386,32 @@ def test_bad_flags_exit_2_with_one_line(concurrent_runs, workdir, case,
   assert message in _error_line(run)
   if case != 'no_resume':
     assert not (workdir / 'bad').exists()
+
+
+def test_a_bad_number_leaves_an_existing_run_exactly_as_it_was(
+    concurrent_runs):
+  run = concurrent_runs[0]['nan_on_existing']
+  assert run.returncode == 2, run.stderr[-3000:]
+  assert _error_line(run).endswith(
+      'rl_tuner_train: error: --reward_scaler must be > 0 (a finite '
+      'number), got nan; it multiplies every music-theory term: to weaken '
+      'the rules give a smaller positive value')
+  assert run.unchanged, 'the output folder changed'
+
+
+def test_a_finished_run_drops_its_replay_unless_kept(concurrent_runs,
+                                                     trained):
+  straight = concurrent_runs[0]['straight']
+  assert straight.returncode == 0, straight.stderr[-3000:]
+  assert sorted(os.listdir(straight.output_dir /
+                           rl_tuner_lib.CHECKPOINT_SUBDIR)) == [
+                               'q-128', 'q-64', 'q-96', 'replay_dropped.json']
+  # The last log line: what was dropped, its size, how to keep it.
+  last = straight.stderr.strip().splitlines()[-1]
+  assert 'Dropped the replay memory, checkpoints/replay/ (' in last
+  assert ' MB, 128 transitions): ' in last and '--keep_replay keeps it' in last
+  kept = trained[0].stderr.strip().splitlines()[-1]
+  assert 'Kept the replay memory, checkpoints/replay/ (' in kept
 
 
 def test_refused_run_leaves_the_run_alone(concurrent_runs, trained):
@@ -384,8 +444,9 @@ def test_resume_continues_the_run(concurrent_runs, trained):
         after['train_rewards'][:STEPS // EVERY], before['train_rewards'])
     np.testing.assert_array_equal(
         after['eval_rewards'][:STEPS // EVERY + 1], before['eval_rewards'])
+  # Resumed without --keep_replay (not a changed setting): dropped at the end.
   assert sorted(os.listdir(resumed_dir / rl_tuner_lib.CHECKPOINT_SUBDIR)) == [
-      'q-128', 'q-64', 'q-96', 'replay']
+      'q-128', 'q-64', 'q-96', 'replay_dropped.json']
 
 
 def test_a_user_reward_from_a_file_is_recorded_by_name(concurrent_runs,

@@ -137,18 +137,43 @@ def _help_requested(argv):
              for arg in argv[1:])
 
 
-def run(main):
+def tool_name(argv=None):
+  """The running tool's name: its script's file name without .py."""
+  argv = sys.argv if argv is None else argv
+  return os.path.splitext(os.path.basename(argv[0]))[0] if argv else 'tool'
+
+
+def stray_arguments_message(arguments):
+  """The one line for arguments that are not flags (e.g. a run folder given
+  without its --dir=)."""
+  listed = ', '.join(repr(a) for a in arguments)
+  return (f'unexpected argument{"s" if len(arguments) > 1 else ""} {listed}: '
+          'this tool takes only flags, as --name=value (--help lists '
+          'them)')
+
+
+def run(main, positional_args=False):
   """absl's app.run(main) with the exit codes a user expects.
 
   `--help` (and its kinds) exits 0, not absl's 1; a flag absl cannot parse
   (unknown, misspelled, a missing --flagfile) exits EXIT_USAGE like every
-  other bad input, not 1.
+  other bad input, not 1. An argument that is not a flag (a stray
+  `runs/quickstart`) is one line naming it and EXIT_USAGE, not absl's page
+  of help and 1, unless the tool takes positional arguments.
+
+  Args:
+    main: the tool's main(argv); argv[1:] are the arguments left after the
+      flags.
+    positional_args: whether main takes arguments besides the flags (no
+      tool here does).
   """
   from absl import app  # pylint: disable=g-import-not-at-top
   started = []
 
   def started_main(argv):
     started.append(True)
+    if len(argv) > 1 and not positional_args:
+      return fail(tool_name(argv), stray_arguments_message(argv[1:]))
     return main(argv)
   try:
     app.run(started_main)

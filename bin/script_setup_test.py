@@ -108,3 +108,18 @@ def test_a_run_shows_only_the_tools_own_lines(tmp_path):
   # The statistics report and the melody go to files, not the log.
   assert 'Total compositions' not in run.stderr
   assert 'Generated sequence' not in run.stderr
+
+
+@pytest.mark.parametrize('tool', TOOLS)
+def test_a_stray_positional_argument_is_one_line_and_exit_2(tool, tmp_path):
+  # `rl_tuner_report.py runs/quickstart` (the folder without --dir=): no
+  # page of help and exit 1, and nothing written. No tool takes
+  # positional arguments; script_setup.run refuses them for all.
+  run = subprocess.run([sys.executable, str(BIN / f'{tool}.py'),
+                        'runs/quickstart'], capture_output=True, text=True,
+                       env=_env(), cwd=tmp_path, timeout=120, check=False)
+  assert run.returncode == 2, run.stderr[-2000:]
+  assert run.stderr.strip().splitlines() == [
+      f"{tool}: error: unexpected argument 'runs/quickstart': this tool "
+      'takes only flags, as --name=value (--help lists them)']
+  assert not run.stdout and not os.listdir(tmp_path)

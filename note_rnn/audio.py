@@ -34,6 +34,10 @@ import numpy as np
 from note_rnn import encoding
 from note_rnn.runtime import outputs
 
+# pretty_midi, TensorFlow and absl's flags are imported by the functions
+# that use them: the tools' --help, which import this module, need not load
+# them.
+
 logger = logging.getLogger(__name__)
 
 # Samples per second of every WAV file and TensorBoard clip. The melodies'

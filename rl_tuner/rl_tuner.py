@@ -32,6 +32,7 @@ from note_rnn import encoding
 from note_rnn.model import hparams as note_rnn_hparams_lib
 from note_rnn.model import note_rnn_model
 from note_rnn.model import sampling
+from note_rnn.runtime import progress as progress_lib
 from rl_tuner.agents import exploration as policy
 from rl_tuner.agents import registry
 from rl_tuner.env import melody_env
@@ -43,6 +44,7 @@ from rl_tuner.magenta import output_methods as rl_tuner_outputs
 from rl_tuner.magenta import reward_methods as rl_tuner_compat
 from rl_tuner.reports import plots
 from rl_tuner.run import checkpointer
+from rl_tuner.run import resume_settings
 from rl_tuner.run import reward_history
 from rl_tuner.run import runner as runner_lib
 from rl_tuner.run import settings as settings_lib
@@ -108,6 +110,9 @@ class RLTuner(attributes.OriginalAttributes,
     reward_set: the run's `reward_api.RewardSet`.
     term_rewards_batched, eval_avg_term_rewards: dict term name -> history
       of that term's share of the reward (after weight and reward_scaler).
+    note_rnn_identity: {'sha256': digest of the weights, 'path'} of the
+      Note RNN the tuner started from (checkpoints record it; a resumed run
+      must start from the same).
   """
 
   def __init__(self, output_dir,
@@ -219,6 +224,7 @@ class RLTuner(attributes.OriginalAttributes,
     self._summary_writer = summary_writer
     self.eval_melodies = None
     self.q_network = self.agent = self.runner = None
+    self.note_rnn_identity = None
     if initialize_immediately:
       self.initialize_internal_models_graph_session()
 
@@ -254,6 +260,11 @@ class RLTuner(attributes.OriginalAttributes,
       source = note_rnn_model.NoteRNN(
           hparams or note_rnn_hparams_lib.default_hparams(), seed=seed)
     self.note_rnn_hparams = source.hparams
+    # The Note RNN the run starts from, as checkpoints record it.
+    self.note_rnn_identity = {
+        'sha256': resume_settings.weights_digest(source.get_weights()),
+        'path': (self.note_rnn_checkpoint_file or 'embedded default'
+                 if restore_from_checkpoint else 'random weights')}
     self.q_network, self.target_q_network, self.reward_rnn = (
         rl_tuner_compat.tuner_networks(self, source))
     spec = self.algorithm_spec
@@ -456,8 +467,12 @@ class RLTuner(attributes.OriginalAttributes,
     melodies in progress or the exploration schedule.
     """
     num_trials = num_trials or self.num_eval_compositions
-    result = self._compose(num_trials, self.num_notes_in_melody,
-                           sample=sample_next_obs, reward_set=self.reward_set)
+    result = self._compose(
+        num_trials, self.num_notes_in_melody, sample=sample_next_obs,
+        reward_set=self.reward_set, reward_costs=self.env.rewards.costs,
+        progress=progress_lib.Task(
+            f'evaluation at env step {self.env_steps:,} ({num_trials:,} '
+            'melodies)', num_trials * self.num_notes_in_melody))
     self.eval_melodies = result['notes'][:EVAL_AUDIO_MELODIES]
     per_note = 1.0 / self.num_notes_in_melody
     note_rnn = float(np.mean(result['note_rnn']) * per_note)

@@ -4,6 +4,7 @@ Networks are tiny (one LSTM layer of 8 units, random weights), runs a few
 hundred environment steps, so that the behaviour, not the music, is tested.
 """
 
+import dataclasses
 import functools
 import gzip
 import json
@@ -673,3 +674,27 @@ def test_same_seed_gives_the_same_run(tmp_path):
                      exploration_mode='boltzmann')
   other.train(num_steps=120, exploration_period=60)
   assert other.rewards_batched != a.rewards_batched
+
+
+def test_evaluate_music_theory_metrics_honours_an_explicit_tonic_note(
+    tmp_path):
+  # Two melodies start on G4 (class 21), one on C4 (14), the run's tonic.
+  g_walk = [21, 23, 25, 26, 28, 30, 32, 33] * 4
+  melodies = np.array([g_walk, [21, 0, 23, 0, 25, 26, 1, 32] * 4,
+                       [14, 16, 18, 19, 21, 23, 25, 26] * 4])
+  rlt = rl_tuner_lib.RLTuner(str(tmp_path), initialize_immediately=False)
+  rlt.generate_compositions = lambda n, length: melodies[:n, :length]
+  run_s = rlt.evaluate_music_theory_metrics(num_compositions=3)
+  on_g = rlt.evaluate_music_theory_metrics(num_compositions=3, tonic_note=21)
+  assert (run_s['num_starting_tonic'], on_g['num_starting_tonic']) == (1, 2)
+  # With key= too, both hold: G major with its tonic, as its own config.
+  g_major = rewards.MusicTheoryConfig.for_key('G')
+  explicit = rlt.evaluate_music_theory_metrics(
+      num_compositions=3, key=g_major.key, tonic_note=21)
+  expected = (
+      rl_tuner_eval_metrics.compute_composition_stats_for_compositions(
+          melodies, config=dataclasses.replace(rlt.music_theory_config,
+                                               key=g_major.key, tonic=21)))
+  for name in rl_tuner_eval_metrics.COUNT_KEYS:
+    assert explicit[name] == expected[name], name
+  assert explicit['num_starting_tonic'] == 2

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 from note_rnn import audio
 from note_rnn import generation
 from rl_tuner import rl_tuner as rl_tuner_lib
-from rl_tuner.rewards import reward_api
+from rl_tuner.rewards import reward_specs
 
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -63,7 +63,7 @@ def examples():
 def tune(output_dir, spec, options, training_steps, num_compositions, seed,
          weight=1.0):
   """(melodies before [N, L], melodies after) of one tuning run."""
-  reward = reward_api.load(spec, options=options)
+  reward = reward_specs.load(spec, options=options)
   rlt = rl_tuner_lib.RLTuner(
       output_dir, reward_mode='custom', rewards=[reward],
       reward_weights={reward.name: weight} if weight != 1.0 else None,

@@ -144,6 +144,41 @@ def test_features_follow_melodies_longer_than_the_buffer():
   assert sum(found) >= 12
 
 
+def test_repeated_motif_needs_its_earlier_occurrence_wholly_before_it():
+  # The earlier motif must end before the last seven notes (the original
+  # searches composition[:-7]). Melodies of period 7 hold, 7 steps back, an
+  # eight-note copy of the motif that shares its first note: no repeat,
+  # until the copy 14 steps back is whole (step 21). Period 8 repeats for
+  # real from step 15; periods 6 and 9 and one-note runs fill the batch.
+  pitches = [14, 16, 18, 19, 21, 23, 25, 26, 28]
+  melodies = np.array([
+      (pitches[:7] * 5)[:32],
+      (pitches[2:9] * 5)[:32],
+      (pitches[:8] * 4)[:32],
+      (pitches[:6] * 6)[:32],
+      (pitches[:9] * 4)[:32],
+      [14, 1, 16, 0] * 8,
+  ])
+  batch, length = melodies.shape
+  env = melody_env.MelodyEnv(batch, rewards.DEFAULT_CONFIG)
+  found = np.zeros((batch, length), bool)
+  for t in range(length):
+    found[:, t] = env.repeated_motif(melodies[:, t])
+    env.step(melodies[:, t])
+  expected = np.zeros((batch, length), bool)
+  for i in range(batch):
+    comp = Composition()
+    for t, note in enumerate(melodies[i]):
+      expected[i, t] = rewards.detect_repeated_motif(comp, int(note))[0]
+      comp.append(int(note))
+  np.testing.assert_array_equal(found, expected)
+  # The overlapping window (steps 15-20 of period 7) is no repeat; a full
+  # period later (step 21 on) it is.
+  assert not expected[:2, :21].any()
+  assert expected[:2, 21:].all()
+  assert expected[2, 15:].all() and not expected[2, :15].any()
+
+
 def test_beat_can_differ_from_the_length():
   # The tonic reward reads the beat, not the number of notes.
   reward_set = reward_api.reward_set('key_and_tonic')

@@ -10,6 +10,7 @@ import numpy as np
 
 from note_rnn.model import lstm_cell
 from note_rnn.model import sampling
+from note_rnn.runtime import progress as progress_lib
 from rl_tuner.env import melody_env
 
 # Melodies composed per batched network call when composing many.
@@ -17,7 +18,8 @@ CHUNK = 2048
 
 
 def compose(learner, primer, config, num_compositions, length, rng,
-            sample=True, reward_set=None, record_probabilities=False):
+            sample=True, reward_set=None, record_probabilities=False,
+            reward_costs=None, progress=None):
   """Composes N melodies together.
 
   Args:
@@ -31,6 +33,10 @@ def compose(learner, primer, config, num_compositions, length, rng,
     sample: sample each note from the policy's softmax; False: argmax.
     reward_set: reward_api.RewardSet to score the notes with, or None.
     record_probabilities: also return the policy's softmax.
+    reward_costs: reward_api.RewardCosts the user's rewards' calls are
+      counted in ('evaluation'), or None.
+    progress: a `progress.Task` counting the notes composed, or None (a
+      task of its own: a line every 10 s when composing takes long).
 
   Returns:
     dict: 'notes' int [N, L]; with reward_set, 'total', 'note_rnn',
@@ -41,16 +47,21 @@ def compose(learner, primer, config, num_compositions, length, rng,
   learner.sync_acting_weights()  # Whatever changed the weights before.
   with lstm_cell.single_threaded_blas():
     return _compose(learner, primer, config, num_compositions, length, rng,
-                    sample, reward_set, record_probabilities)
+                    sample, reward_set, record_probabilities, reward_costs,
+                    progress)
 
 
 def _compose(learner, primer, config, num_compositions, length, rng, sample,
-             reward_set, record_probabilities):
+             reward_set, record_probabilities, reward_costs, progress):
   """`compose` after the weights are read, with BLAS on one thread."""
+  if progress is None:
+    progress = progress_lib.Task(f'composing {num_compositions:,} melodies',
+                                 num_compositions * length)
   observations, q_state, reward_state = primer.prime(num_compositions, rng)
   env = melody_env.MelodyEnv(
       num_compositions, config,
-      rewards=None if reward_set is None else reward_set.bind())
+      rewards=None if reward_set is None else reward_set.bind(
+          reward_costs, 'evaluation'))
   env.reset(observations)
   result = {}
   if reward_set is not None:
@@ -76,6 +87,7 @@ def _compose(learner, primer, config, num_compositions, length, rng, sample,
     if record_probabilities:
       result['probabilities'][:, t] = probabilities
     observations = chosen
+    progress.advance(num_compositions)
   result['notes'] = np.array(env.notes)
   return result
 
@@ -83,9 +95,11 @@ def _compose(learner, primer, config, num_compositions, length, rng, sample,
 def compose_many(learner, primer, config, num_compositions, length, rng,
                  sample=True):
   """int [N, L] melodies composed in chunks of CHUNK (bounded memory)."""
+  progress = progress_lib.Task(f'composing {num_compositions:,} melodies',
+                               num_compositions * length)
   chunks = [compose(learner, primer, config, min(CHUNK, num_compositions -
                                                  start), length, rng,
-                    sample)['notes']
+                    sample, progress=progress)['notes']
             for start in range(0, num_compositions, CHUNK)]
   if not chunks:
     return np.zeros((0, length), np.int64)

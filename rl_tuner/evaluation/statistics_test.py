@@ -200,3 +200,57 @@ def test_rhythm_counts_by_hand():
   _assert_same_stats(stats,
                      reference_statistics.compute_composition_stats_reference(
                          compositions))
+
+
+# G4 (class 21), the tonic of G major; C4 is class 14.
+_G4 = 21
+
+
+def _two_on_g_one_on_c():
+  """Two melodies start on G4, one on C4: the start statistic tells the
+  tonics apart (2 against 1), and G major's F# (class 32) the keys."""
+  g_walk = [_G4, 23, 25, 26, 28, 30, 32, 33] * 4
+  c_walk = [14, 16, 18, 19, 21, 23, 25, 26] * 4
+  g_held = [_G4, 0, 23, 0, 25, 26, 1, 32] * 4
+  return np.array([g_walk, g_held, c_walk])
+
+
+@pytest.mark.parametrize('key', [None,
+                                 music_theory.MusicTheoryConfig.for_key('G')
+                                 .key])
+def test_compute_composition_stats_passes_an_explicit_tonic_note_on(key):
+  # With or without key=, an explicit tonic_note= reaches the statistics
+  # (Magenta's rl_tuner_eval_metrics.compute_composition_stats takes both).
+  compositions = _two_on_g_one_on_c()
+  tuner = _FakeTuner(compositions)
+  stats = statistics.compute_composition_stats(
+      tuner, num_compositions=3, composition_length=32, key=key,
+      tonic_note=_G4)
+  expected = reference_statistics.compute_composition_stats_reference(
+      compositions, key=key, tonic_note=_G4)
+  _assert_same_stats(stats, expected)
+  assert stats['num_starting_tonic'] == 2
+  # The default tonic, C4, gives another answer: the test can tell.
+  on_c = statistics.compute_composition_stats(
+      tuner, num_compositions=3, composition_length=32, key=key)
+  assert on_c['num_starting_tonic'] == 1
+
+
+def test_an_explicit_key_and_tonic_note_judge_intervals_by_that_tonic():
+  # key= and tonic_note= together mean that key with that tonic's triad: the
+  # interval statistics, not only the start, follow tonic_note (the oracle
+  # shares stats_config, so it cannot tell; G major's own config can).
+  compositions, _ = synthetic_compositions.random_compositions(
+      150, length=32, seed=3)
+  g_major = music_theory.MusicTheoryConfig.for_key('G')
+  assert g_major.tonic == _G4
+  explicit = statistics.compute_composition_stats_for_compositions(
+      compositions, key=g_major.key, tonic_note=_G4)
+  _assert_same_stats(explicit,
+                     statistics.compute_composition_stats_for_compositions(
+                         compositions, config=g_major))
+  on_c = statistics.compute_composition_stats_for_compositions(
+      compositions, key=g_major.key, tonic_note=14)
+  assert on_c[IN_KEY_KEY] != explicit[IN_KEY_KEY]
+  config, start_tonic = statistics.stats_config(g_major.key, _G4, None)
+  assert (config.key, config.tonic, start_tonic) == (g_major.key, _G4, _G4)

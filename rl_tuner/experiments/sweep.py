@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 import time
@@ -36,8 +37,9 @@ INSTALL_COMMAND = "pip install -e '.[sweep]'"
 # Settings that name where a trial writes and how it starts: never swept.
 NOT_SWEPT = ('output_dir', 'resume')
 # Settings that may differ from the plan a folder was started with: a
-# longer run continues from its checkpoints, a shorter one is complete.
-MAY_CHANGE = ('training_steps', 'resume', 'output_dir')
+# longer run continues from its checkpoints, a shorter one is complete;
+# keep_replay only changes what a finished trial keeps.
+MAY_CHANGE = ('training_steps', 'resume', 'output_dir', 'keep_replay')
 # Trial directory names longer than this get a short hash instead of a tail.
 MAX_NAME_LENGTH = 96
 _SAFE = re.compile(r'[^A-Za-z0-9._+=-]+')
@@ -123,13 +125,20 @@ def parse_value(name, text):
         return False
       raise ValueError(text)
     if kind is int:
-      return int(text)
-    if kind is float:
-      return float(text)
+      value = int(text)
+    elif kind is float:
+      value = float(text)
+    else:
+      return text
   except ValueError as e:
     raise UsageError(f'--sweep: {name} takes {kind.__name__} values, got '
                      f'{text!r}') from e
-  return text
+  # The ranges of the flags (settings.NUMBER_RANGES), checked at once.
+  if name in settings_lib.NUMBER_RANGES:
+    settings_lib.check_number(name, value)
+  elif not math.isfinite(value):
+    raise UsageError(f'--sweep: {name} takes finite numbers, got {text!r}')
+  return value
 
 
 def parse_axis(spec):
@@ -167,7 +176,8 @@ def merge_axes(axes):
 
 
 def _value_text(value):
-  if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
+  if (isinstance(value, float) and math.isfinite(value) and
+      value == int(value) and abs(value) < 1e15):
     return str(int(value))
   if isinstance(value, str) and os.sep in value:
     value = os.path.basename(value.rstrip(os.sep)) or value

@@ -10,6 +10,16 @@ reported with its error and the others go on. A progress line (done,
 running, pending, failed, ETA) is written as trials start and end, and
 every PROGRESS_INTERVAL_S in between.
 
+Two failures stop the sweep with one line (`SweepStoppedError`): a trial
+that finds the disk full (the sweep then ends its other trials, as Ctrl-C
+does, and starts no more) and a trial whose worker process died (killed,
+out of memory, a fault in native code). Tune's own bookkeeping may then be
+unreadable (written to the same full disk); the sweep goes by what it saw
+of each trial instead. A local Ray started here is shut down when the
+sweep ends or is interrupted (Ctrl-C, `kill`), and its processes are
+killed by `note_rnn.runtime.reaper` when the sweep is killed with
+`kill -9`, so a re-run never overlaps the trials of the one before.
+
 Ray starts locally unless `ray_address` (or RAY_ADDRESS) names a cluster;
 then the sweep's output directory must be a path every node sees (a shared
 file system), as the run directories are read back at the end, and the
@@ -18,16 +28,19 @@ path).
 """
 
 import contextlib
+import errno
 import logging
 import os
-import re
+import pickle
 import signal
 import sys
 import time
 
 from note_rnn.runtime import outputs
+from note_rnn.runtime import reaper
 from rl_tuner.experiments import reproduction
 from rl_tuner.experiments import sweep
+from rl_tuner.experiments import sweep_failures
 from rl_tuner.experiments import sweep_results
 from rl_tuner.experiments import train_run
 from rl_tuner.run import settings as settings_lib
@@ -40,6 +53,10 @@ PROGRESS_INTERVAL_S = 30.0
 PROGRESS_INTERVAL_TTY_S = 2.0
 # Ray's loggers, quietened: the sweep writes its own lines.
 RAY_LOGGERS = ('ray', 'ray.tune', 'ray.train', 'ray.air', 'ray.data')
+
+
+class SweepStoppedError(Exception):
+  """A trial found the disk full or its worker died; str() is one line."""
 
 
 def limit_threads(num_threads):
@@ -105,8 +122,13 @@ def train_trial(config):
         settings_lib.TrainSettings.from_dict(spec['settings']))
     logging.info('Trial %s done: %d environment steps in %.1f s',
                  spec['name'], summary['env_steps'], time.time() - start)
-  except Exception:
+  except Exception as e:
     logging.exception('Trial %s failed', spec['name'])
+    if outputs.is_disk_full(e) and not outputs.is_disk_full(
+        RuntimeError(str(e))):
+      # The sweep sees only the error's text (Ray passes it on): say so.
+      raise OSError(errno.ENOSPC, f'{os.strerror(errno.ENOSPC)} '
+                    f'({sweep_failures.error_line(e)})') from e
     raise
   finally:
     logging.getLogger().removeHandler(handler)
@@ -118,43 +140,20 @@ def train_trial(config):
                'pid': os.getpid()})
 
 
-def error_line(error):
-  """One line for a trial's error: 'Type: message' of the original exception.
-
-  Args:
-    error: an exception (a Ray error's cause is used), or the text of a
-      traceback (its last line), or None.
-  """
-  if error is None:
-    return None
-  if isinstance(error, BaseException):
-    cause = getattr(error, 'cause', None)
-    if isinstance(cause, BaseException):
-      error = cause
-    name = type(error).__name__
-    text = str(error)
-  else:
-    name, text = None, str(error)
-  lines = [line.strip() for line in text.splitlines() if line.strip()]
-  # A traceback's last line is the exception; a message's first line says
-  # what went wrong.
-  line = (lines[0] if name else lines[-1]) if lines else ''
-  head, sep, rest = line.partition(': ')
-  if sep and re.fullmatch(r'[\w.]+', head):
-    name, line = head.rpartition('.')[2], rest
-  if not name:
-    return line or 'unknown error'
-  return f'{name}: {line}' if line else name
-
-
 def _trial_error(trial):
   """The error line of a Tune trial that just failed (its local error file)."""
   path = trial.error_file
   try:
     with open(path, encoding='utf-8', errors='replace') as f:
-      return error_line(f.read())
+      return sweep_failures.error_line(f.read())
   except (OSError, TypeError):
     return 'failed (see its log)'
+
+
+def _drop_unhandled_errors(record):
+  """Drops Ray's 'Unhandled error' lines: the error of a trial Tune had
+  already stopped (its log has it)."""
+  return not record.getMessage().startswith('Unhandled error')
 
 
 def _init_ray(ray, ray_address, num_cpus):
@@ -162,6 +161,9 @@ def _init_ray(ray, ray_address, num_cpus):
   # Tune logs each failure's traceback (the trial's log has it; the sweep
   # prints its one line) and a note on the local cluster's token.
   logging.getLogger('ray').setLevel(logging.ERROR)
+  worker_logger = logging.getLogger('ray._private.worker')
+  if _drop_unhandled_errors not in worker_logger.filters:
+    worker_logger.addFilter(_drop_unhandled_errors)
   for name in RAY_LOGGERS[1:]:
     logging.getLogger(name).setLevel(logging.CRITICAL)
   if ray.is_initialized():
@@ -194,6 +196,11 @@ def ray_session(ray_address=None, num_cpus=None, cpus_per_trial=1):
     sweep.UsageError: a trial needs more CPUs than Ray has.
   """
   ray = sweep.import_ray()
+  # Ray started here is this process's children: the reaper kills them if
+  # this process is killed (kill -9) before it shuts Ray down. A cluster's
+  # Ray ends the trials of a driver that is gone on its own.
+  watcher = (reaper.start() if not ray.is_initialized() and not (
+      ray_address or os.environ.get('RAY_ADDRESS')) else None)
   started = _init_ray(ray, ray_address, num_cpus)
   try:
     cpus = ray.cluster_resources().get('CPU', 0)
@@ -204,6 +211,8 @@ def ray_session(ray_address=None, num_cpus=None, cpus_per_trial=1):
   finally:
     if started:
       ray.shutdown()
+    if watcher:
+      watcher.release()
 
 
 class _Reporter:
@@ -244,8 +253,17 @@ class _Reporter:
     self._last = time.monotonic()
 
 
-def _callback(tune, reporter, log_paths):
-  """A Tune callback that feeds `reporter` (built here: Tune is optional)."""
+def _callback(tune, reporter, log_paths, seen, stop):
+  """A Tune callback that feeds `reporter` (built here: Tune is optional).
+
+  Args:
+    tune: the ray.tune module.
+    reporter: the _Reporter of the progress lines.
+    log_paths: dict trial name -> its log.
+    seen: dict trial name -> {'state', 'error'}, filled here as trials end:
+      what the sweep saw, in case Tune's own record cannot be read back.
+    stop: dict whose 'all' is set here when a trial finds the disk full.
+  """
   progress = reporter.progress
 
   def name_of(trial):
@@ -265,7 +283,13 @@ def _callback(tune, reporter, log_paths):
     def on_trial_complete(self, iteration, trials, trial, **info):
       del iteration, trials, info
       name = name_of(trial)
+      if (trial.last_result or {}).get('env_steps') is None:
+        # Stopped before its end (Ctrl-C, or another trial's full disk).
+        progress.mark(name, sweep.PENDING)
+        seen[name] = {'state': sweep.PENDING, 'error': None}
+        return
       progress.mark(name, sweep.DONE)
+      seen[name] = {'state': sweep.DONE, 'error': None}
       seconds = (trial.last_result or {}).get('trial_seconds')
       took = f' in {seconds:.0f} s' if seconds is not None else ''
       reporter.event(f'trial {name} done{took}')
@@ -275,6 +299,9 @@ def _callback(tune, reporter, log_paths):
       name = name_of(trial)
       error = _trial_error(trial)
       progress.mark(name, sweep.FAILED, error=error)
+      seen[name] = {'state': sweep.FAILED, 'error': error}
+      if sweep_failures.failure_cause(error) == sweep_failures.DISK_FULL:
+        stop['all'] = True  # The other trials would fail the same way.
       log = os.path.relpath(log_paths[name], reporter.output_dir)
       reporter.event(f'trial {name} FAILED: {error} (log: {log})')
 
@@ -283,6 +310,21 @@ def _callback(tune, reporter, log_paths):
       reporter.tick()
 
   return ProgressCallback()
+
+
+def _stopper(tune, stop):
+  """A Tune stopper that ends every trial once `stop['all']` is set."""
+
+  class StopAll(tune.Stopper):
+
+    def __call__(self, trial_id, result):
+      del trial_id, result
+      return False
+
+    def stop_all(self):
+      return stop['all']
+
+  return StopAll()
 
 
 def run_trials(trials, output_dir, kept=(), cpus_per_trial=1,
@@ -302,12 +344,15 @@ def run_trials(trials, output_dir, kept=(), cpus_per_trial=1,
     trainable: the Tune function (default train_trial; tests wrap it).
 
   Returns:
-    dict trial name -> {'state': DONE, FAILED or PENDING (interrupted),
-    'error': one line or None}.
+    dict trial name -> {'state': DONE, FAILED or PENDING (interrupted, or
+    stopped because another trial found the disk full), 'error': one line
+    or None}.
 
   Raises:
     sweep.RayMissingError: Ray is not installed.
     sweep.UsageError: a trial needs more CPUs than Ray has.
+    SweepStoppedError: the disk filled under Tune's own record of the
+      trials (no trial's error says so).
   """
   output_dir = os.path.abspath(output_dir)
   stream = sys.stderr if stream is None else stream
@@ -329,6 +374,7 @@ def run_trials(trials, output_dir, kept=(), cpus_per_trial=1,
         f'sweep: {len(trials)} trial(s) to run ({len(kept)} already done), '
         f'{slots} at a time, {cpus_per_trial} CPU(s) and TensorFlow '
         f'thread(s) each; logs in {os.path.join(output_dir, sweep.LOGS_DIR)}')
+    seen, stop = {}, {'all': False}
     specs = [{'name': t.name, 'settings': t.settings.to_dict(),
               'threads': int(cpus_per_trial), 'log_path': log_paths[t.name],
               'cwd': os.getcwd()} for t in trials]
@@ -345,7 +391,8 @@ def run_trials(trials, output_dir, kept=(), cpus_per_trial=1,
             trial_name_creator=lambda t: t.config['trial']['name']),
         run_config=tune.RunConfig(
             name='tune', storage_path=os.path.join(output_dir, TUNE_DIR),
-            verbose=0, callbacks=[_callback(tune, reporter, log_paths)],
+            verbose=0, stop=_stopper(tune, stop),
+            callbacks=[_callback(tune, reporter, log_paths, seen, stop)],
             failure_config=tune.FailureConfig(max_failures=0,
                                               fail_fast=False)))
     # A plain `kill` stops the sweep as Ctrl-C does: Tune ends the trials
@@ -356,22 +403,40 @@ def run_trials(trials, output_dir, kept=(), cpus_per_trial=1,
       results = tuner.fit()
     except KeyboardInterrupt:  # A second Ctrl-C, during Tune's clean-up.
       results = []
+    except Exception as e:  # pylint: disable=broad-except
+      # Tune's record of the trials, on a full disk, may be unwritable or
+      # unreadable (an empty pickle of an error): go by what was seen.
+      if not (outputs.is_disk_full(e) or isinstance(e, (
+          EOFError, pickle.UnpicklingError)) or stop['all']):
+        raise
+      if outputs.is_disk_full(e) and not stop['all']:
+        # Tune could not write its own record: no trial can say so.
+        raise SweepStoppedError(
+            f'disk full while writing {os.path.join(output_dir, TUNE_DIR)} '
+            "(Ray Tune's record of the trials); free space and run the "
+            'same command again: complete trials are kept, the others '
+            'resume from their last checkpoint') from None
+      results = None
     finally:
       signal.signal(signal.SIGTERM, previous)
-    outcome = {}
-    for result in results:
+    outcome = ({} if results is not None else
+               {name: dict(o) for name, o in seen.items()})
+    for result in results or ():
       if not result.config:  # Never started (the sweep was interrupted).
         continue
       name = result.config['trial']['name']
       if result.error is not None:
         outcome[name] = {'state': sweep.FAILED,
-                         'error': error_line(result.error)}
+                         'error': sweep_failures.error_line(result.error)}
       elif result.metrics and result.metrics.get('env_steps') is not None:
         outcome[name] = {'state': sweep.DONE, 'error': None}
       else:
         outcome[name] = {'state': sweep.PENDING, 'error': None}
     for trial in trials:
       outcome.setdefault(trial.name, {'state': sweep.PENDING, 'error': None})
+      if (outcome[trial.name]['state'] == sweep.PENDING and
+          progress.state[trial.name] == sweep.RUNNING):
+        progress.mark(trial.name, sweep.PENDING)  # Stopped unfinished.
     reporter.say(progress.line())
     return outcome
 
@@ -398,6 +463,9 @@ def run_sweep(base, axes, output_dir, cpus_per_trial=1, ray_address=None,
   Raises:
     sweep.UsageError: a setting that cannot work, an unusable output_dir,
       a folder holding another sweep, Ray missing.
+    SweepStoppedError: a trial found the disk full or its worker process
+      died (`stop_line`); the results are written first where the disk
+      allows, and complete trials are kept for the next run.
   """
   if cpus_per_trial < 1:
     raise sweep.UsageError(f'--cpus_per_trial must be >= 1, got '
@@ -425,14 +493,24 @@ def run_sweep(base, axes, output_dir, cpus_per_trial=1, ray_address=None,
   wall = time.time() - start
   for trial in kept:
     outcome[trial.name] = {'state': sweep.DONE, 'error': None, 'kept': True}
-  return sweep_results.write_results(output_dir, trials, outcome, extra={
-      'command': command_line,
-      'axes': {k: list(v) for k, v in axes.items()},
-      'trials_kept_from_before': [t.name for t in kept],
-      'trials_run_now': [t.name for t in todo],
-      'cpus_per_trial': cpus_per_trial,
-      'wall_seconds_this_run': wall,
-  })
+  stopped = sweep_failures.stop_line({t.name: outcome[t.name] for t in trials
+                       if t.name in outcome}, output_dir)
+  try:
+    record = sweep_results.write_results(output_dir, trials, outcome, extra={
+        'command': command_line,
+        'axes': {k: list(v) for k, v in axes.items()},
+        'trials_kept_from_before': [t.name for t in kept],
+        'trials_run_now': [t.name for t in todo],
+        'cpus_per_trial': cpus_per_trial,
+        'wall_seconds_this_run': wall,
+    })
+  except Exception as e:  # pylint: disable=broad-except
+    if not (stopped and outputs.is_disk_full(e)):
+      raise
+    record = None  # The trial's line says why; raised below, unchained.
+  if stopped:
+    raise SweepStoppedError(stopped)
+  return record
 
 
 def train_reproduction_runs(algorithms, output_dir, configs_dir, overrides,

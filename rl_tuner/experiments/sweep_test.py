@@ -7,7 +7,7 @@ import os
 import pytest
 
 from rl_tuner.experiments import sweep
-from rl_tuner.experiments import sweep_ray
+from rl_tuner.experiments import sweep_failures
 from rl_tuner.experiments import sweep_results
 from rl_tuner.run import settings as settings_lib
 
@@ -174,11 +174,11 @@ def test_progress_counts_states_and_estimates_the_time_left(tmp_path):
 def test_error_line_gives_the_exception_of_a_trace_or_an_error():
   trace = ('Traceback (most recent call last):\n  File "x.py"\n'
            'rl_tuner.run.settings.UsageError: cannot read checkpoint a: b\n')
-  assert sweep_ray.error_line(trace) == (
+  assert sweep_failures.error_line(trace) == (
       'UsageError: cannot read checkpoint a: b')
-  assert sweep_ray.error_line(ValueError('bad value\nmore')) == (
+  assert sweep_failures.error_line(ValueError('bad value\nmore')) == (
       'ValueError: bad value')
-  assert sweep_ray.error_line(None) is None
+  assert sweep_failures.error_line(None) is None
 
 
 def _fake_run(trial, log_p, music_theory, repeated):
@@ -238,3 +238,63 @@ def test_results_give_mean_and_sd_per_setting_over_seeds(tmp_path):
       'reward_scaler=2.png', 'reward_scaler=2__seed=0.mid',
       'reward_scaler=2__seed=1.mid', 'reward_scaler=4.png',
       'reward_scaler=4__seed=0.mid']
+
+
+@pytest.mark.parametrize('spec,message', [
+    # Was an OverflowError traceback from the trial's folder name.
+    ('reward_scaler=1,inf', r'--reward_scaler must be > 0 \(a finite '
+     r'number\), got inf'),
+    ('reward_scaler=0.5,-1', r'--reward_scaler must be > 0 .*got -1\.0'),
+    ('discount_rate=0.5,nan', r'--discount_rate must be in \[0, 1\] .*got '
+     'nan'),
+    ('seed=0,-3', r'--seed must be >= 0 \(a whole number\), got -3'),
+    ('qpm=80,inf', "qpm takes finite numbers, got 'inf'"),
+])
+def test_swept_values_get_the_flags_checks(spec, message):
+  with pytest.raises(sweep.UsageError, match=message):
+    sweep.parse_axis(spec)
+
+
+def test_a_plan_refuses_a_bad_value_given_directly(tmp_path):
+  with pytest.raises(sweep.UsageError,
+                     match=r'trial reward_scaler=inf: --reward_scaler must '
+                     r'be > 0 \(a finite number\), got inf'):
+    sweep.plan(BASE, {'reward_scaler': [float('inf')]}, str(tmp_path))
+
+
+def test_error_line_says_disk_full_and_dead_worker_in_few_words():
+  tensorflow_text = ('ResourceExhaustedError: {{function_node __wrapped__Sa'
+                     'veV2}} /a/ckpt_temp/part.tempstate1; No space left on '
+                     'device [Op:SaveV2]')
+  assert sweep_failures.error_line(tensorflow_text) == (
+      'ResourceExhaustedError: No space left on device')
+  assert sweep_failures.error_line(OSError(28, 'No space left on device')) == (
+      'OSError: No space left on device')
+  ray_text = ('Failure # 1\nThe actor died unexpectedly before finishing '
+              'this task.\n\tpid: 1\nThe actor is dead because its worker '
+              'process has died. Worker exit type: SYSTEM_ERROR ...')
+  dead = sweep_failures.error_line(ray_text)
+  assert dead == ('ActorDiedError: its worker process died (killed, out of '
+                  'memory, or a fault in native code)')
+  assert sweep_failures.failure_cause(dead) == sweep_failures.CRASHED
+  assert sweep_failures.failure_cause('OSError: No space left on device') == (
+      sweep_failures.DISK_FULL)
+  assert sweep_failures.failure_cause('UsageError: cannot read checkpoint') is None
+  assert sweep_failures.failure_cause(None) is None
+
+
+def test_stop_line_names_the_first_stopping_trial_and_counts_the_others():
+  outcome = {
+      'seed=0': {'state': sweep.DONE, 'error': None},
+      'seed=1': {'state': sweep.FAILED, 'error': 'UsageError: bad'},
+      'seed=2': {'state': sweep.FAILED,
+                 'error': 'OSError: No space left on device'},
+      'seed=3': {'state': sweep.PENDING, 'error': None},
+  }
+  assert sweep_failures.stop_line(outcome, '/s') == (
+      'trial seed=2: disk full while writing /s/trials/seed=2 (OSError: No '
+      'space left on device); free space and run the same command again: '
+      'complete trials are kept, the others resume from their last '
+      'checkpoint; 1 other trial(s) failed too')
+  del outcome['seed=2']
+  assert sweep_failures.stop_line(outcome, '/s') is None

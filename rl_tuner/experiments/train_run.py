@@ -22,7 +22,9 @@ from rl_tuner.replay import replay_store
 from rl_tuner.reports import report_page
 from rl_tuner.reports import sample_media
 from rl_tuner.reports import table1 as table1_lib
+from rl_tuner.rewards import reward_api
 from rl_tuner.run import checkpointer
+from rl_tuner.run import resume_settings
 from rl_tuner.run import run_folder
 from rl_tuner.run import settings as settings_lib
 
@@ -52,7 +54,8 @@ def make_tuner(settings, output_dir=None, checkpoint=None,
     resolved: settings.resolve(settings), if already done.
   """
   # TensorFlow: imported here to keep the tools' --help fast.
-  from rl_tuner import rl_tuner as rl_tuner_lib  # pylint: disable=g-import-not-at-top
+  from rl_tuner import \
+      rl_tuner as rl_tuner_lib  # pylint: disable=g-import-not-at-top
   if checkpoint:
     settings = settings.replace(note_rnn_checkpoint_file=checkpoint,
                                 note_rnn_checkpoint_dir='')
@@ -138,20 +141,32 @@ def _warn_if_music_theory_worse(rlt):
         change[1], rlt.algorithm)
 
 
-def _restore_newest_usable(rlt, output_dir):
+def _restore_newest_usable(rlt, output_dir, restore_replay=True):
   """Restores the newest checkpoint that reads; deletes damaged newer ones.
+
+  With restore_replay False (a run whose replay was dropped) the replay is
+  not restored and only the newest checkpoint is tried: an older one would
+  need training, which needs the replay.
+
+  A checkpoint trained with other settings (any that changes what the run
+  computes; resume_settings) is refused before anything is restored or
+  deleted.
 
   Returns:
     The training state of the checkpoint restored.
 
   Raises:
-    UsageError: no checkpoint reads (the message names the newest).
+    UsageError: no checkpoint reads (the message names the newest), or the
+      settings differ (the message lists every difference).
   """
   damaged = []
-  for path in reversed(checkpointer.list_checkpoints(
-      checkpointer.checkpoint_root(output_dir))):
+  current = rlt.run_identity()
+  paths = checkpointer.list_checkpoints(
+      checkpointer.checkpoint_root(output_dir))
+  for path in reversed(paths if restore_replay else paths[-1:]):
     try:
-      rlt.restore_from_directory(path)
+      resume_settings.check(checkpointer.read_state(path), current, path)
+      rlt.restore_from_directory(path, restore_replay=restore_replay)
     except (checkpointer.CheckpointError, replay_store.ReplayStoreError) as e:
       logging.warning('Checkpoint %s is damaged (%s); trying the one '
                       'before it.', path, e)
@@ -189,6 +204,65 @@ def _log_plan(settings, rlt, remaining):
         'is several times faster.')
 
 
+def _stop_at_checkpoint(rlt, tensorboard_dir):
+  """Leaves a failed run as its newest checkpoint left it; says how to go on.
+
+  The TensorBoard points logged after that checkpoint are dropped (a
+  resumed run would drop them too); checkpoints are written atomically, so
+  nothing else is half-written.
+
+  Returns:
+    What the user can do next, for the error message.
+  """
+  rlt.summary_writer.close()
+  root = checkpointer.checkpoint_root(rlt.output_dir)
+  newest = (checkpointer.list_checkpoints(root) or [None])[-1]
+  state = {} if newest is None else checkpointer.read_state(newest)
+  event_log.roll_back(tensorboard_dir, state.get('saved_wall_time', 0.0))
+  if newest is None:
+    return ('the run stopped before its first checkpoint: fix the reward '
+            'and run again')
+  return (f'the run stopped; fix the reward, then --resume continues from '
+          f'its checkpoint at env step {state["counters"]["env_steps"]:,}')
+
+
+def _check_replay_for(settings, root):
+  """Refuses to train a finished run further once its replay is dropped.
+
+  Its checkpoints hold the networks but not the replay memory, so training
+  on would not continue the run: it would learn from an empty replay.
+  Resuming it without more steps (to write its outputs again) is fine.
+  """
+  newest = checkpointer.list_checkpoints(root)[-1]
+  done = int(os.path.basename(newest).rpartition('-')[2])
+  if settings.training_steps > done:
+    raise UsageError(
+        f'cannot resume {settings.output_dir} for more steps '
+        f'(--training_steps={settings.training_steps}, {done} done): it '
+        'dropped its replay memory when it finished, so it cannot continue '
+        'exactly; train it again from the start with --keep_replay to be '
+        'able to extend it')
+
+
+def _drop_replay(settings, root):
+  """Drops a finished run's replay (unless --keep_replay); logs what it did,
+  the run's last log line."""
+  where = os.path.join(checkpointer.SUBDIR, replay_store.SUBDIR) + os.sep
+  if settings.keep_replay:
+    size = replay_store.folder_bytes(os.path.join(root, replay_store.SUBDIR))
+    if size:
+      logging.info('Kept the replay memory, %s (%.1f MB, --keep_replay): '
+                   '--resume with more --training_steps can extend this run.',
+                   where, size / 1e6)
+    return
+  dropped = replay_store.drop(root)
+  if dropped:
+    logging.info('Dropped the replay memory, %s (%.1f MB, %s transitions): '
+                 'a finished run needs it only to be trained further; '
+                 '--keep_replay keeps it.', where, dropped[1] / 1e6,
+                 f'{dropped[0]:,}')
+
+
 def _check_output_dir(output_dir):
   try:
     outputs.check_output_dir(output_dir, '--output_dir')
@@ -203,7 +277,10 @@ def run(settings):
   before anything is written: a run refused for its inputs leaves no files.
   A resumed run (settings.resume) continues exactly from the newest
   checkpoint that reads (older ones are tried if it is damaged), with
-  TensorBoard rolled back to it and stale temporaries removed.
+  TensorBoard rolled back to it and stale temporaries removed. A finished
+  run drops its replay memory unless settings.keep_replay, its last log
+  line saying so; a run without its replay may be resumed to write its
+  outputs again, but not to train further (refused: UsageError).
   """
   resolved = settings_lib.resolve(settings)
   output_dir = settings.output_dir
@@ -213,14 +290,21 @@ def run(settings):
   if has_checkpoint and not settings.resume:
     raise UsageError(f'{output_dir} already holds a run; pass --resume to '
                      'continue it or choose another --output_dir')
+  replay_dropped = has_checkpoint and replay_store.dropped(root) is not None
+  if replay_dropped:
+    _check_replay_for(settings, root)
   start = time.time()
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   rlt = make_tuner(settings, resolved=resolved)
   tensorboard_dir = os.path.join(output_dir, 'tensorboard')
   if has_checkpoint:
-    state = _restore_newest_usable(rlt, output_dir)
+    state = _restore_newest_usable(rlt, output_dir,
+                                   restore_replay=not replay_dropped)
     event_log.roll_back(tensorboard_dir, state.get('saved_wall_time'))
   else:  # Points of a run killed before its first checkpoint.
+    if settings.resume:
+      logging.info('No checkpoint in %s yet: the run starts from the '
+                   'beginning.', output_dir)
     event_log.roll_back(tensorboard_dir, 0.0)
   for directory in (output_dir, root, os.path.join(root, 'replay'),
                     tensorboard_dir):
@@ -231,13 +315,19 @@ def run(settings):
   _log_plan(settings, rlt, remaining)
   train_start = time.time()
   if remaining > 0:
-    rlt.train(num_steps=remaining,
-              exploration_period=settings.exploration_steps)
+    try:
+      rlt.train(num_steps=remaining,
+                exploration_period=settings.exploration_steps)
+    except reward_api.RewardCallError as e:
+      raise reward_api.RewardError(
+          f'{e}; {_stop_at_checkpoint(rlt, tensorboard_dir)}') from e
   train_seconds = time.time() - train_start
   _warn_if_music_theory_worse(rlt)
 
   name = rlt.algorithm
-  rlt.save_model_and_figs(name)
+  # Without its replay (dropped) the run trained no further: the checkpoint
+  # restored stands; saved again, it would record an empty replay.
+  rlt.save_model_and_figs(name, save_checkpoint=not replay_dropped)
   rlt.q_network.save(os.path.join(output_dir, TUNED_NOTE_RNN), metadata={
       'tuned_by': 'rl_tuner', 'algorithm': rlt.algorithm,
       'env_steps': rlt.env_steps})
@@ -305,6 +395,7 @@ def run(settings):
       json.dumps(summary, indent=2, default=str).encode())
   logging.info('Results page: %s (open it in a browser)',
                report_page.write_report(output_dir))
+  _drop_replay(settings, root)
   return summary
 
 

@@ -111,14 +111,14 @@ class OriginalAttributes:
     if new_set.term_names == self.reward_set.term_names:
       self.env.rewards.use(new_set)  # Stateful rewards keep their state.
     else:
-      self.env.rewards = new_set.bind()
+      self.env.rewards = new_set.bind(self.env.rewards.costs)
       self.env.rewards.reset(self.env.batch_size)
     self.history.use(new_set)
     self.reward_set = new_set
     self.settings = self.settings.replace(**setting_changes)
 
   def _apply_reward_scaler(self, value):
-    value = float(value)
+    value = float(settings_lib.check_number('reward_scaler', value))
     self._change_rewards(
         dataclasses.replace(self.reward_set, reward_scaler=value),
         reward_scaler=value)

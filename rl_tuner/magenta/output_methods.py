@@ -18,6 +18,7 @@ from note_rnn.runtime import outputs
 from rl_tuner.replay import replay_store
 from rl_tuner.reports import plots
 from rl_tuner.run import checkpointer
+from rl_tuner.run import resume_settings
 from rl_tuner.run import settings as settings_lib
 
 logger = logging.getLogger(__name__)
@@ -27,10 +28,19 @@ class OriginalOutputMethods:
   """Checkpoints, histories and figures of an RLTuner.
 
   Expects the tuner's networks (`_checkpoint`), counters, `history`, `rng`,
-  `reward_set`, `algorithm`, `output_dir` and `output_every_nth`.
+  `reward_set`, `algorithm`, `output_dir` and `output_every_nth`; for
+  `run_identity`, also `settings`, `dqn_hparams`, `training_file_list` and
+  `note_rnn_identity` (the Note RNN it started from).
   """
 
   # --- Saving and restoring -------------------------------------------------
+
+  def run_identity(self):
+    """The settings that change what this run computes, as checkpoints
+    record them (`resume_settings.identity`); a resumed run must match."""
+    return resume_settings.identity(
+        self.settings, self.reward_set, self.dqn_hparams,
+        self.note_rnn_identity, self.training_file_list)
 
   def _training_state(self):
     replay = self.agent.experience
@@ -44,6 +54,7 @@ class OriginalOutputMethods:
                      'actions_executed_so_far': self.runner.beats,
                      **self.agent.counters()},
         'rng_state': self.rng.bit_generator.state,
+        resume_settings.SETTINGS_KEY: self.run_identity(),
     }
     if replay is not None:
       # Transitions added to replay; their segments rebuild the buffer.
@@ -177,9 +188,15 @@ class OriginalOutputMethods:
   def _figure_path(self, image_name, directory, default):
     return os.path.join(directory or self.output_dir, image_name or default)
 
-  def save_model_and_figs(self, name, directory=None):
-    """Checkpoint, the reward histories as `<name>.npz`, the PNG plots."""
-    self.save_model(name, directory=directory)
+  def save_model_and_figs(self, name, directory=None, save_checkpoint=True):
+    """Checkpoint, the reward histories as `<name>.npz`, the PNG plots.
+
+    Args:
+      save_checkpoint: False: the histories and plots only (a run restored
+        without its replay, and not trained, keeps its checkpoint as is).
+    """
+    if save_checkpoint:
+      self.save_model(name, directory=directory)
     self._save_history(os.path.join(directory or self.output_dir,
                                     f'{name}.npz'))
     self.plot_rewards(f'TrainRewards-{name}.png', directory)

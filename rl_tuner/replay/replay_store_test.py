@@ -94,3 +94,38 @@ def test_a_missing_or_damaged_segment_is_an_error_naming_it(tmp_path):
   with pytest.raises(replay_store.ReplayStoreError,
                      match='does not continue the replay at transition 4'):
     replay_store.restore(_buffer(), str(tmp_path), 12)
+
+
+@pytest.mark.parametrize('keep', [0.5, 0.9, 0.1])
+def test_a_segment_cut_short_is_an_error_naming_it(tmp_path, keep):
+  # A real segment cut short (a full disk, a copy stopped half-way) is no
+  # zip archive any more; that is damage like any other, not a crash.
+  live = _buffer()
+  for start in (0, 4):
+    _add(live, start, 4)
+    replay_store.save(live, str(tmp_path))
+  path = replay_store.segments(str(tmp_path))[-1][2]
+  with open(path, 'r+b') as f:
+    f.truncate(int(os.path.getsize(path) * keep))
+  with pytest.raises(replay_store.ReplayStoreError,
+                     match='cannot read replay segment .*replay-0+4-0+8'):
+    replay_store.restore(_buffer(), str(tmp_path), 8)
+
+
+def test_a_dropped_replay_leaves_a_record_and_is_never_restored(tmp_path):
+  live = _buffer()
+  _add(live, 0, 6)
+  replay_store.save(live, str(tmp_path))
+  _add(live, 6, 3)
+  replay_store.save(live, str(tmp_path))
+  assert replay_store.dropped(str(tmp_path)) is None
+  size = replay_store.folder_bytes(str(tmp_path / replay_store.SUBDIR))
+  assert replay_store.drop(str(tmp_path)) == (9, size)
+  assert sorted(os.listdir(tmp_path)) == [replay_store.DROPPED_NAME]
+  assert replay_store.dropped(str(tmp_path))['transitions'] == 9
+  # Not an empty buffer silently: an error that says why.
+  with pytest.raises(replay_store.ReplayStoreError,
+                     match='was dropped when the run finished.*'
+                     '--keep_replay'):
+    replay_store.restore(_buffer(), str(tmp_path), 9)
+  assert replay_store.drop(str(tmp_path)) is None  # Nothing left to drop.

@@ -31,6 +31,9 @@ from rl_tuner.reports import table1 as table1_lib
 from rl_tuner.run import run_folder
 from rl_tuner.run import settings as settings_lib
 
+# jinja2 is imported by the functions that render pages: the tools' --help,
+# which import this module, need not load it.
+
 REPORT_NAME = 'report.html'
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             'templates')

@@ -29,11 +29,9 @@ chord_tones=2`). Every term of a run is recorded separately.
 """
 
 import dataclasses
-import importlib
-import importlib.util
-import os
+import numbers
 import re
-import sys
+import time
 from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -49,8 +47,49 @@ CUSTOM_MODES = ('custom', 'custom_only')
 _NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 
 
+# The largest size a reward's value may have, |value|. The original's
+# largest penalty is 100 and its rules give a few units otherwise; log p(a|s)
+# of a Note RNN is rarely below -30. A term of 1e6 already outweighs log p
+# a hundred thousand times, so the Note RNN would be ignored; much larger
+# values (1e30) make the squared TD errors overflow the float32 networks
+# (3.4e38) and ruin the model without a word. Anything beyond this bound is
+# a bug in the reward (a count, a time stamp, an unset array), not a reward.
+MAX_ABS_REWARD = 1e6
+
+
 class RewardError(ValueError):
   """A reward that cannot be found, loaded, combined or trusted."""
+
+
+class RewardCallError(RewardError):
+  """A reward that failed at one call: raised, or returned an unusable value.
+
+  Attributes:
+    name: the reward's name.
+    problem: what went wrong ('raised ValueError: ...', 'returned nan for
+      melody 3').
+    phase: 'training' or 'evaluation' (the environment that called it).
+    call: the reward's call number in that phase, counted from 1 since the
+      tuner was built.
+    in_reset: it failed in `reset`, as its melodies started over (after
+      `call` calls), not in a call.
+    where: where the run was, e.g. 'env step 1,608', or None; the loop that
+      catches the error sets it.
+  """
+
+  def __init__(self, name, problem, phase, call, in_reset=False):
+    super().__init__(name, problem, phase, call)
+    self.name = name
+    self.problem = problem
+    self.phase = phase
+    self.call = call
+    self.in_reset = in_reset
+    self.where = None
+
+  def __str__(self):
+    where = f', {self.where}' if self.where else ''
+    return (f'reward {self.name!r} {self.problem} ({self.phase} call '
+            f'{self.call:,}{where})')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,95 +200,17 @@ def get(name):
   return _REGISTRY[name]
 
 
-def _load_file(path):
-  if not os.path.isfile(path):
-    raise RewardError(f'reward file not found: {path}')
-  module_name = '_rl_tuner_user_rewards_' + re.sub(
-      r'\W', '_', os.path.abspath(path))
-  if module_name in sys.modules:
-    return sys.modules[module_name]
-  spec = importlib.util.spec_from_file_location(module_name, path)
-  module = importlib.util.module_from_spec(spec)
-  sys.modules[module_name] = module
-  try:
-    spec.loader.exec_module(module)
-  except Exception as e:  # pylint: disable=broad-except
-    del sys.modules[module_name]
-    raise RewardError(f'cannot load reward file {path}: '
-                      f'{type(e).__name__}: {e}') from e
-  return module
+def _raised(error):
+  """'raised ValueError: ...' or 'called sys.exit(0)', on one line."""
+  if isinstance(error, SystemExit):
+    return f'called sys.exit({error.code!r})'
+  return f'raised {type(error).__name__}: {one_line(error)}'
 
 
-def load(spec, options=None):
-  """The reward a command-line spec names.
-
-  Args:
-    spec: a registered name ('key'), 'path/to/file.py:name' or
-      'package.module:name'.
-    options: keyword options for a class reward.
-
-  Returns:
-    Reward, named by the object's name.
-
-  Raises:
-    RewardError: naming the spec and the problem.
-  """
-  spec = spec.strip()
-  if ':' not in spec:
-    reward = get(spec)
-    if options:
-      raise RewardError(f'registered reward {reward.name!r} takes no '
-                        'options; load its class from a file or module')
-    return reward
-  source, _, attribute = spec.rpartition(':')
-  if source.endswith('.py') or os.sep in source or '/' in source:
-    module = _load_file(source)
-  else:
-    try:
-      module = importlib.import_module(source)
-    except ImportError as e:
-      raise RewardError(f'cannot import reward module {source!r} '
-                        f'(from --reward={spec}): {e}') from e
-  if not hasattr(module, attribute):
-    found = sorted(n for n in vars(module) if not n.startswith('_') and
-                   callable(getattr(module, n)))
-    raise RewardError(f'{source} has no reward {attribute!r}; callables '
-                      f'there: {", ".join(found) or "none"}')
-  return as_reward(getattr(module, attribute), options=options)
-
-
-def parse_weights(text):
-  """'key=1,chord_tones=2.5' -> {'key': 1.0, 'chord_tones': 2.5}."""
-  weights = {}
-  for item in (text or '').split(','):
-    item = item.strip()
-    if not item:
-      continue
-    name, sep, value = item.partition('=')
-    name = name.strip()
-    try:
-      if not sep or not name:
-        raise ValueError
-      weights[name] = float(value)
-    except ValueError:
-      raise RewardError(f'bad reward weight {item!r}; expected name=number, '
-                        'e.g. key=1,chord_tones=2') from None
-    if not np.isfinite(weights[name]):
-      raise RewardError(f'reward weight {item!r} is not finite')
-  return weights
-
-
-def parse_options(items):
-  """['chord_tones.progression=C G'] -> {'chord_tones': {'progression': ..}}."""
-  options = {}
-  for item in items or ():
-    target, sep, value = item.partition('=')
-    reward, dot, key = target.strip().partition('.')
-    if not sep or not dot or not reward or not key:
-      raise RewardError(f'bad reward option {item!r}; expected '
-                        'reward_name.option=value')
-    options.setdefault(reward, {})[key] = value
-  return options
+def one_line(error, limit=300):
+  """An exception's text on one line, at most `limit` characters."""
+  text = ' '.join(str(error).split())
+  return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
 class StepRewards(NamedTuple):
@@ -270,23 +231,86 @@ class StepRewards(NamedTuple):
   terms: np.ndarray
 
 
-def check_output(name, value, batch_size):
-  """float64 [B] from a reward's output; RewardError if it is unusable."""
+def _as_values(value, batch_size):
+  """(float64 [B], None) from a reward's output, or (None, the problem).
+
+  Usable: B real numbers (bool, int or float; Python objects that are real
+  numbers), each finite and at most MAX_ABS_REWARD in size. Complex numbers
+  are refused, not cast, even with a zero imaginary part.
+  """
+  def not_numbers():
+    return None, (f'returned {type(value).__name__} {str(value)[:60]!r}, '
+                  'not numbers')
+  if value is None or isinstance(value, (str, bytes)):
+    return not_numbers()
   try:
-    if value is None or isinstance(value, (str, bytes)):
+    array = np.asarray(value)
+  except Exception:  # pylint: disable=broad-except
+    return not_numbers()  # Ragged, or an object that fails to convert.
+  kind = array.dtype.kind
+  if kind == 'O' and any(isinstance(x, numbers.Complex) and
+                         not isinstance(x, numbers.Real) for x in array.flat):
+    kind = 'c'
+  if kind == 'c':
+    return None, (f'returned complex numbers ({str(value)[:60]}); a reward '
+                  'is real')
+  try:
+    if kind not in 'biufO':
       raise TypeError
-    array = np.asarray(value, dtype=np.float64)
-  except (TypeError, ValueError):
-    raise RewardError(f'reward {name!r} returned {type(value).__name__} '
-                      f'{str(value)[:60]!r}, not numbers') from None
+    array = array.astype(np.float64, copy=False)
+  except Exception:  # pylint: disable=broad-except
+    return not_numbers()
   if array.shape != (batch_size,):
-    raise RewardError(f'reward {name!r} returned shape {array.shape}; '
-                      f'expected ({batch_size},): one value per melody')
-  if not np.isfinite(array).all():
-    bad = np.flatnonzero(~np.isfinite(array))
-    raise RewardError(f'reward {name!r} returned NaN or infinity for '
-                      f'melodies {bad[:5].tolist()}')
+    return None, (f'returned shape {array.shape}; expected ({batch_size},): '
+                  'one value per melody')
+  usable = np.abs(array) <= MAX_ABS_REWARD  # False for NaN too.
+  if not usable.all():
+    bad = np.flatnonzero(~usable)
+    more = f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''
+    first = float(array[bad[0]])
+    reason = (f', beyond the {MAX_ABS_REWARD:g} a reward may reach'
+              if np.isfinite(first) else '')
+    return None, f'returned {first!r} for melody {bad[0]}{more}{reason}'
+  return array, None
+
+
+def check_output(name, value, batch_size):
+  """float64 [B] from a reward's output; RewardError if it is unusable.
+
+  Unusable: not B real numbers, complex, NaN, infinite, or larger in size
+  than MAX_ABS_REWARD.
+  """
+  array, problem = _as_values(value, batch_size)
+  if problem is not None:
+    raise RewardError(f'reward {name!r} {problem}')
   return array
+
+
+class RewardCosts:
+  """Calls and seconds of each checked reward, per phase.
+
+  One object is shared by the environments of a tuner (training and every
+  evaluation), so the run can say what each reward costs.
+  """
+
+  def __init__(self):
+    self._counters = {}
+
+  def counter(self, name, phase):
+    """The mutable [calls, seconds] of reward `name` in `phase`."""
+    return self._counters.setdefault((name, phase), [0, 0.0])
+
+  def names(self):
+    """Names of the rewards called so far, in order of first call."""
+    return list(dict.fromkeys(name for name, _ in self._counters))
+
+  def per_call(self, name, phase):
+    """Mean seconds per call of `name` in `phase` (None before a call)."""
+    calls, seconds = self._counters.get((name, phase), (0, 0.0))
+    return seconds / calls if calls else None
+
+  def calls(self, name, phase):
+    return self._counters.get((name, phase), (0, 0.0))[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,9 +339,15 @@ class RewardSet:
   def includes_note_rnn(self):
     return NOTE_RNN in self.term_names
 
-  def bind(self):
-    """The callables one environment evaluates (fresh stateful rewards)."""
-    return BoundRewards(self)
+  def bind(self, costs=None, phase='training'):
+    """The callables one environment evaluates (fresh stateful rewards).
+
+    Args:
+      costs: RewardCosts the checked rewards' calls are counted in (default
+        a new one).
+      phase: 'training' or 'evaluation', for the counts and messages.
+    """
+    return BoundRewards(self, costs, phase)
 
 
 def check_mode(mode):
@@ -333,8 +363,9 @@ def reward_set(mode='music_theory_all', extra=(), weights=None,
 
   Args:
     mode: one of REWARD_MODES.
-    extra: more rewards (Reward, function, class or spec string), added
-      after the mode's terms.
+    extra: more rewards (Reward, function, class, or a registered name;
+      `reward_specs.load` turns any other --reward spec into a Reward),
+      added after the mode's terms.
     weights: dict name -> weight for any term (default 1).
     reward_scaler: multiplier of every term but log p.
 
@@ -345,7 +376,7 @@ def reward_set(mode='music_theory_all', extra=(), weights=None,
   terms = [(name, weight, None if name == NOTE_RNN else get(name))
            for name, weight in MODES[mode]]
   for item in extra or ():
-    reward = load(item) if isinstance(item, str) else as_reward(item)
+    reward = get(item) if isinstance(item, str) else as_reward(item)
     if reward.name in (name for name, _, _ in terms):
       raise RewardError(f'two rewards are named {reward.name!r}; rename one')
     terms.append((reward.name, 1.0, reward))
@@ -365,8 +396,10 @@ def reward_set(mode='music_theory_all', extra=(), weights=None,
 class BoundRewards:
   """A RewardSet's callables for one environment, and their evaluation."""
 
-  def __init__(self, rewards):
+  def __init__(self, rewards, costs=None, phase='training'):
     self.reward_set = rewards
+    self.costs = RewardCosts() if costs is None else costs
+    self.phase = phase
     self._note_rnn_weight = None
     self._terms = []
     for index, (name, weight, reward) in enumerate(rewards.terms):
@@ -394,11 +427,24 @@ class BoundRewards:
     self._scaler = rewards.reward_scaler
 
   def reset(self, batch_size):
-    """Tells stateful rewards their melodies start over."""
-    for _, _, _, fn, _ in self._terms:
+    """Tells stateful rewards their melodies start over.
+
+    Raises:
+      RewardCallError: a user's reward raised in its reset.
+    """
+    for _, name, _, fn, checked in self._terms:
       reset = getattr(fn, 'reset', None)
-      if reset is not None:
+      if reset is None:
+        continue
+      if not checked:
         reset(batch_size)
+        continue
+      try:
+        reset(batch_size)
+      except (Exception, SystemExit) as e:  # pylint: disable=broad-except
+        calls = self.costs.counter(name, self.phase)[0]
+        raise RewardCallError(name, f'{_raised(e)} in reset({batch_size})',
+                              self.phase, calls, in_reset=True) from e
 
   def evaluate(self, state, actions, log_probs=None):
     """The StepRewards of `actions` int [B] in `state` (a MelodyEnv).
@@ -414,9 +460,10 @@ class BoundRewards:
       note_rnn = log_probs[np.arange(batch), actions]
     rules = 0.0
     for index, name, weight, fn, checked in self._terms:
-      value = fn(state, actions)
       if checked:
-        value = check_output(name, value, batch)
+        value = self._call_checked(name, fn, state, actions, batch)
+      else:
+        value = fn(state, actions)
       if weight != 1.0:
         value = value * weight
       terms[index] = value
@@ -433,6 +480,26 @@ class BoundRewards:
       total = music_theory + weighted
     return StepRewards(total, note_rnn, music_theory, terms)
 
+  def _call_checked(self, name, fn, state, actions, batch):
+    """A user's reward: called, timed, its output checked.
+
+    Raises:
+      RewardCallError: it raised or returned an unusable value (the message
+        names it, the call and the value).
+    """
+    counter = self.costs.counter(name, self.phase)
+    counter[0] += 1
+    start = time.perf_counter()
+    try:
+      value = fn(state, actions)
+    except (Exception, SystemExit) as e:  # pylint: disable=broad-except
+      raise RewardCallError(name, _raised(e), self.phase, counter[0]) from e
+    counter[1] += time.perf_counter() - start
+    array, problem = _as_values(value, batch)
+    if problem is not None:
+      raise RewardCallError(name, problem, self.phase, counter[0])
+    return array
+
 
 def probe(rewards, batch_size, config):
   """Calls every reward once on fresh melodies, before a run writes anything.
@@ -446,7 +513,7 @@ def probe(rewards, batch_size, config):
   for _, name, _, fn, _ in bound._terms:  # pylint: disable=protected-access
     try:
       value = fn(env, actions)
-    except Exception as e:  # pylint: disable=broad-except
-      raise RewardError(f'reward {name!r} failed on its first call: '
-                        f'{type(e).__name__}: {e}') from e
+    except (Exception, SystemExit) as e:  # pylint: disable=broad-except
+      raise RewardError(f'reward {name!r} failed on its first call: it '
+                        f'{_raised(e)}') from e
     check_output(name, value, batch_size)

@@ -28,6 +28,9 @@ import shutil
 from note_rnn.runtime import folders
 from note_rnn.runtime import outputs
 
+# TensorFlow is imported by the functions that read and write checkpoints:
+# the tools' --help, which import this module, need not load it.
+
 SUBDIR = 'checkpoints'
 KEEP = 3
 STATE_FILE = 'training_state.json'

@@ -9,7 +9,11 @@ The Runner owns what every algorithm shares:
   * evaluation every `output_every_nth` environment steps, and the
     checkpoint that follows when the melodies in progress end (where a
     resumed run can continue exactly);
-  * progress (rate and ETA every 10 s) and TensorBoard.
+  * progress (rate and ETA every 10 s, on the process's one progress clock,
+    so an evaluation's lines keep the beat), what each of the user's
+    rewards costs, and TensorBoard;
+  * where a user's reward failed: a `reward_api.RewardCallError` leaves
+    with the environment step (or the evaluation) in its message.
 
 The agent never imports the Runner. Evaluating and checkpointing are the
 caller's (`evaluate`, `save` callables), so the Runner knows nothing of the
@@ -24,12 +28,15 @@ import tensorflow as tf
 
 from note_rnn import audio
 from note_rnn.model import lstm_cell
+from note_rnn.runtime import durations
+from note_rnn.runtime import progress as progress_lib
 from rl_tuner.agents import exploration
+from rl_tuner.rewards import reward_api
 
 logger = logging.getLogger(__name__)
 
 # Seconds between progress lines (the first comes after 3 s).
-PROGRESS_SECONDS = 10.0
+PROGRESS_SECONDS = progress_lib.PERIOD_S
 # Gradient steps between two TensorBoard points of the loss.
 LOSS_LOG_EVERY = 100
 
@@ -160,7 +167,7 @@ class Runner:
     """
     self.agent.policy.sync_acting_weights()
     if self.env_steps == 0 and not self.history.eval_avg_reward:
-      self.evaluate()
+      self._evaluate()
     with lstm_cell.single_threaded_blas():
       self._train(num_steps, exploration_period, enable_random)
 
@@ -170,26 +177,35 @@ class Runner:
     self.exploration_period = exploration_period / batch
     start_steps = self.env_steps
     start_time = time.time()
-    last_report = start_time - (PROGRESS_SECONDS - 3.0)
-    self.begin_melodies()
-    while self.env_steps - start_steps < num_steps:
-      self.beat(enable_random)
-      before = self.env_steps
-      self.env_steps += batch
-      self.learn(batch)
-      if self.env_steps // self.output_every_nth > (
-          before // self.output_every_nth):
-        self._end_of_block()
-      if self.env.beat % self.num_notes_in_melody == 0:
-        self.agent.end_melodies()
-        self._checkpoint_if_due()
-        if self.env_steps - start_steps < num_steps:
-          self.begin_melodies()
-      now = time.time()
-      if now - last_report > PROGRESS_SECONDS:
-        last_report = now
-        self._report_progress(self.env_steps - start_steps, num_steps,
-                              now - start_time)
+    costs_reported = False
+    try:
+      self.begin_melodies()
+      while self.env_steps - start_steps < num_steps:
+        self.beat(enable_random)
+        before = self.env_steps
+        self.env_steps += batch
+        self.learn(batch)
+        if self.env_steps // self.output_every_nth > (
+            before // self.output_every_nth):
+          self._end_of_block()
+        if self.env.beat % self.num_notes_in_melody == 0:
+          self.agent.end_melodies()
+          self._checkpoint_if_due()
+          if self.env_steps - start_steps < num_steps:
+            self.begin_melodies()
+        now = time.time()
+        if progress_lib.due(now, start_time):
+          self._report_progress(self.env_steps - start_steps, num_steps,
+                                now - start_time)
+        if not costs_reported and now - start_time >= progress_lib.FIRST_S:
+          costs_reported = True  # Measured over the first seconds' calls.
+          self._report_reward_costs(
+              num_steps - (self.env_steps - start_steps))
+    except reward_api.RewardCallError as e:
+      if e.where is None:  # The beat being played, or melodies starting.
+        step = self.env_steps + (0 if e.in_reset else batch)
+        e.where = f'env step {step:,}'
+      raise
     self._checkpoint_if_due()  # A later `train` starts melodies afresh too.
     self._report_progress(self.env_steps - start_steps, num_steps,
                           time.time() - start_time)
@@ -202,15 +218,57 @@ class Runner:
       self.checkpoint_due = False
 
   def _report_progress(self, done, total, elapsed):
+    progress_lib.logged(time.time())
     rate = done / elapsed if elapsed > 0 else float('nan')
     eta = (total - done) / rate if rate > 0 else float('nan')
     logger.info('step %d/%d  %.0f steps/s  ETA %.0f s  (env step %d)',
                 done, total, rate, max(eta, 0.0), self.env_steps)
 
+  def _report_reward_costs(self, steps_left):
+    """Logs, for each of the user's rewards called so far, its measured
+    cost per call and the time it adds to the `steps_left` environment
+    steps left of this `train` (their beats and evaluations)."""
+    rewards = self.env.rewards
+    costs = None if rewards is None else rewards.costs
+    if costs is None or not costs.names():
+      return
+    beats_left = -(-steps_left // self.batch_size)
+    nth = self.output_every_nth
+    eval_calls_left = ((self.env_steps + steps_left) // nth -
+                       self.env_steps // nth) * self.num_notes_in_melody
+    for name in costs.names():
+      training = costs.per_call(name, 'training')
+      evaluation = costs.per_call(name, 'evaluation')
+      measured = []
+      if training is not None:
+        measured.append(f'{_seconds_text(training)} per training call '
+                        f'({self.batch_size} melodies)')
+      if evaluation is not None:
+        measured.append(f'{_seconds_text(evaluation)} per evaluation call')
+      added = beats_left * (training or 0.0)
+      if evaluation is not None:
+        added += eval_calls_left * evaluation
+      logger.info(
+          'Reward %r: %s; it adds about %s to the rest of the run (%s '
+          'training calls%s).',
+          name, ', '.join(measured), durations.format_duration(added),
+          f'{beats_left:,}',
+          f', {eval_calls_left:,} evaluation calls' if evaluation is not None
+          else '')
+
+  def _evaluate(self):
+    """`evaluate()`; a user's reward failing in it says so."""
+    try:
+      return self.evaluate()
+    except reward_api.RewardCallError as e:
+      if e.where is None:
+        e.where = f'in the evaluation at env step {self.env_steps:,}'
+      raise
+
   def _end_of_block(self):
     """Every output_every_nth steps: evaluate and record; a checkpoint
     follows when the melodies in progress end."""
-    melodies = self.evaluate()
+    melodies = self._evaluate()
     history = self.history
     history.end_block(total_includes_note_rnn=self.records_log_p_in_total)
     logger.info('Env step %d: reward for last %d steps %.2f (music theory '
@@ -230,3 +288,12 @@ class Runner:
             settings.qpm, settings.audio_program,
             audio.get_renderer(settings.audio_renderer))
     self.checkpoint_due = True
+
+
+def _seconds_text(seconds):
+  """'1.23 s', '4.56 ms' or '7.8 us': a cost per call, 3 digits."""
+  if seconds >= 1.0:
+    return f'{seconds:.3g} s'
+  if seconds >= 1e-3:
+    return f'{seconds * 1e3:.3g} ms'
+  return f'{seconds * 1e6:.3g} us'

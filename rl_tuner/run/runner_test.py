@@ -6,13 +6,18 @@ melodies, as an on-policy agent would. It joins the registry with one row
 (monkeypatched here) and trains through the unchanged Runner and RLTuner.
 """
 
+import logging
+import re
+
 import numpy as np
 import pytest
 
 from note_rnn.model import sampling
+from note_rnn.runtime import progress
 from rl_tuner.agents import agent as agent_lib
 from rl_tuner.agents import registry
 from rl_tuner.agents.dqn import dqn_agent
+from rl_tuner.rewards import reward_api
 from rl_tuner.rl_tuner_test import make_tuner
 from rl_tuner.run import checkpointer
 
@@ -159,3 +164,70 @@ def test_registry_rows_name_importable_agents():
     registry.get('sarsa')
   for name in registry.NAMES:
     assert f'{name}:' in registry.help_text()
+
+
+def cheap_reward(state, actions):
+  """A user's reward: 0 for every note."""
+  del state
+  return np.zeros(len(actions))
+
+
+def test_progress_comes_from_every_phase_and_rewards_say_their_cost(
+    tmp_path, monkeypatch, caplog):
+  # A line at every chance: training beats, evaluation and composing beats.
+  monkeypatch.setattr(progress, 'PERIOD_S', 0.0)
+  monkeypatch.setattr(progress, 'FIRST_S', 0.0)
+  rlt = make_tuner(tmp_path, rewards=[cheap_reward],
+                   num_parallel_melodies=BATCH, num_notes_in_melody=LENGTH,
+                   output_every_nth=32)
+  caplog.set_level(logging.INFO)
+  rlt.train(num_steps=64, exploration_period=32)
+  rlt.generate_compositions(5)
+  lines = [r.getMessage() for r in caplog.records]
+  assert lines[0].startswith(
+      'evaluation at env step 0 (4 melodies): 4/32 notes, ')
+  assert any(line.startswith('evaluation at env step 32 (4 melodies): '
+                             '32/32 notes') for line in lines)
+  assert re.fullmatch(r'composing 5 melodies: 40/40 notes, \d+ notes/s, '
+                      r'ETA 0:00:00', lines[-1]), lines[-1]
+  training = [line for line in lines if line.startswith('step ')]
+  assert training[0].startswith('step 4/64 ') and (
+      training[-1].startswith('step 64/64 '))
+  (cost,) = [line for line in lines if line.startswith('Reward ')]
+  # After the first beat: 15 beats left and evaluations at 32 and 64.
+  assert re.fullmatch(
+      r"Reward 'cheap_reward': [\d.]+ us per training call \(4 melodies\), "
+      r'[\d.]+ us per evaluation call; it adds about 0:00:00 to the rest of '
+      r'the run \(15 training calls, 16 evaluation calls\)\.', cost), cost
+  costs = rlt.env.rewards.costs
+  assert costs.calls('cheap_reward', 'training') == 64 // BATCH
+  assert costs.calls('cheap_reward', 'evaluation') == 3 * LENGTH
+
+
+def test_a_reward_failing_in_training_or_evaluation_says_where(tmp_path):
+  calls = []
+  # Call 1 checks the reward as the tuner is built; LENGTH calls of the
+  # evaluation at step 0 follow, then one per beat (8 until step 32).
+  fail_at = [1 + LENGTH + 3]
+
+  def fails(state, actions):
+    calls.append(1)
+    if len(calls) == fail_at[0]:
+      return np.full(len(actions), np.inf)
+    return np.zeros(len(actions))
+  rlt = make_tuner(tmp_path, rewards=[fails], num_parallel_melodies=BATCH,
+                   num_notes_in_melody=LENGTH, output_every_nth=32)
+  # The third beat's call fails, then the second of the evaluation at 32.
+  with pytest.raises(reward_api.RewardCallError,
+                     match=r"^reward 'fails' returned inf for melody 0 "
+                     r'\(and 3 more\) \(training call 3, env step 12\)$'):
+    rlt.train(num_steps=64, exploration_period=32)
+  calls.clear()
+  fail_at[0] = 1 + LENGTH + 8 + 2
+  rlt = make_tuner(tmp_path / 'b', rewards=[fails],
+                   num_parallel_melodies=BATCH, num_notes_in_melody=LENGTH,
+                   output_every_nth=32)
+  with pytest.raises(reward_api.RewardCallError,
+                     match=r'\(evaluation call 10, in the evaluation at env '
+                     r'step 32\)$'):
+    rlt.train(num_steps=64, exploration_period=32)

@@ -13,6 +13,8 @@ Nothing here imports TensorFlow, so a bad flag is reported at once.
 """
 
 import dataclasses
+import math
+import numbers
 import os
 import typing
 
@@ -27,6 +29,7 @@ from rl_tuner.agents.dqn import dqn_hparams as dqn_hparams_lib
 from rl_tuner.env import priming
 from rl_tuner.music import music_theory
 from rl_tuner.rewards import reward_api
+from rl_tuner.rewards import reward_specs
 
 
 class UsageError(ValueError):
@@ -97,7 +100,10 @@ class TrainSettings:
   num_notes_in_melody: int = _field(
       32, 'Notes (sixteenth steps) per composition.')
   reward_scaler: float = _field(
-      0.1, 'Weight of the music-theory reward (1/c in the paper).')
+      0.1, 'Weight of the music-theory reward (1/c in the paper): it '
+      'multiplies every term but log p(a|s). To weaken the rules give a '
+      'smaller positive value (a negative one would reward breaking them, '
+      '0 would switch them all off).')
   training_data_path: str = _field(
       '', "TFRecord of melody SequenceExamples (priming_mode 'random_midi');"
       ' comma-separated for several.')
@@ -114,7 +120,10 @@ class TrainSettings:
       '(state, actions) -> float [B], or a class for a reward with state.')
   reward_weights: str = _field(
       '', "Weights of reward terms by name, e.g. 'key=1,chord_tones=2' "
-      '(default 1 each).')
+      '(default 1 each; each term once). Finite numbers; 0 switches a term '
+      'off. A negative weight is refused for the built-in terms and '
+      'note_rnn (it would reward breaking the rule, or unlikely notes) and '
+      "allowed for your own --reward terms, to make one a penalty.")
   reward_option: typing.Tuple[str, ...] = _field(
       (), "Option of a class reward (repeatable): 'name.option=value'.")
   priming_mode: str = _field('random_note', 'How each composition starts.',
@@ -172,7 +181,15 @@ class TrainSettings:
                                audio_lib.RENDERERS)
   seed: typing.Optional[int] = _field(0, 'Seed of every random choice.')
   resume: bool = _field(
-      False, 'Continue from the newest checkpoint in --output_dir.')
+      False, 'Continue from the newest checkpoint in --output_dir. Every '
+      'setting that changes what the run computes must be the '
+      "checkpoint's (a difference is refused, listed); --training_steps, "
+      'the statistics, audio, replay and XLA settings may change.')
+  keep_replay: bool = _field(
+      False, 'Keep the replay memory (checkpoints/replay/: 120 MB of the '
+      "quickstart's 129 MB) when the run ends. Only a kept replay lets "
+      '--resume with more --training_steps extend a finished run; without '
+      'it the run drops the replay at its end and says so.')
 
   def replace(self, **changes):
     """A copy with `changes`; unknown names raise UsageError."""
@@ -251,6 +268,8 @@ def define_flags(flag_values=flags.FLAGS):
     help_text = field.metadata['help']
     if field.metadata['choices']:
       help_text += f' One of: {", ".join(field.metadata["choices"])}.'
+    if field.name in NUMBER_RANGES:
+      help_text += f' Must be {NUMBER_RANGES[field.name].text()}.'
     default = field.default
     kind = field_type(field)
     if kind is tuple:
@@ -350,19 +369,121 @@ def _check_choices(settings):
                        f'{", ".join(choices)}')
 
 
+@dataclasses.dataclass(frozen=True)
+class NumberRange:
+  """The values a numeric setting may take: always finite.
+
+  Attributes:
+    low, high: the bounds (None: unbounded on that side).
+    low_open, high_open: whether the bound itself is excluded.
+    whole: whether the value must be a whole number (a count).
+  """
+  low: typing.Optional[float] = None
+  high: typing.Optional[float] = None
+  low_open: bool = False
+  high_open: bool = False
+  whole: bool = False
+
+  def text(self):
+    """The range in words: '>= 1 (a whole number)', 'in (0, 1] (a finite
+    number)'."""
+    kind = '(a whole number)' if self.whole else '(a finite number)'
+    if self.low is not None and self.high is not None:
+      return (f'in {"(" if self.low_open else "["}{self.low:g}, '
+              f'{self.high:g}{")" if self.high_open else "]"} {kind}')
+    if self.low is not None:
+      return f'{">" if self.low_open else ">="} {self.low:g} {kind}'
+    if self.high is not None:
+      return f'{"<" if self.high_open else "<="} {self.high:g} {kind}'
+    return kind[1:-1]
+
+  def admits(self, value):
+    """Whether `value` is a number in the range (nan and inf never are)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+      return False
+    value = float(value)
+    if not math.isfinite(value) or (self.whole and not value.is_integer()):
+      return False
+    if self.low is not None and (value <= self.low if self.low_open
+                                 else value < self.low):
+      return False
+    return self.high is None or (value < self.high if self.high_open
+                                 else value <= self.high)
+
+
+_COUNT = NumberRange(low=1, whole=True)  # 0 would do nothing, or divide by 0.
+_SOME = NumberRange(low=0, whole=True)   # 0 means none.
+_SHARE = NumberRange(low=0, high=1)      # A probability or discount.
+# Every numeric setting's range, checked in `resolve` (None: the setting's
+# preset or unset value stands; unseeded for seed). The DQN settings are
+# checked again on the hyperparameters an RLTuner is given as an object.
+NUMBER_RANGES = {
+    'training_steps': _COUNT,
+    'exploration_steps': _SOME,
+    'output_every_nth': _COUNT,
+    'num_notes_in_melody': _COUNT,
+    # It multiplies every term but log p: 0 switches the rules off and a
+    # negative value rewards breaking them, so neither is a weaker rule.
+    'reward_scaler': NumberRange(low=0, low_open=True),
+    'discount_rate': _SHARE,
+    'random_action_probability': _SHARE,
+    'minibatch_size': _COUNT,
+    'train_every_nth': _COUNT,
+    'store_every_nth': _COUNT,
+    'max_experience': _COUNT,
+    # 0 would freeze the target network at the Note RNN for good.
+    'target_network_update_rate': NumberRange(low=0, high=1, low_open=True),
+    'learning_rate': NumberRange(low=0, low_open=True),
+    'num_parallel_melodies': _COUNT,
+    'num_eval_compositions': _COUNT,
+    'num_stat_compositions': _SOME,
+    'seed': NumberRange(low=0, whole=True),  # numpy takes no negative seed.
+    # --qpm (finite, > 0) and --audio_program (a General MIDI program,
+    # 0-127) are checked by note_rnn.audio, as for every tool that writes
+    # audio.
+}
+
+
+def check_number(name, value):
+  """Returns `value` if setting `name` may take it, else raises UsageError.
+
+  The message is one line naming the flag, the value and the range.
+  """
+  allowed = NUMBER_RANGES[name]
+  if not allowed.admits(value):
+    hint = ''
+    if name == 'reward_scaler':
+      hint = ('; it multiplies every music-theory term: to weaken the rules '
+              'give a smaller positive value')
+    raise UsageError(f'--{name} must be {allowed.text()}, got {value!r}'
+                     f'{hint}')
+  return value
+
+
 def _check_numbers(settings):
-  for name in ('training_steps', 'output_every_nth', 'num_notes_in_melody',
-               'num_parallel_melodies', 'num_eval_compositions'):
-    if getattr(settings, name) < 1:
-      raise UsageError(f'--{name} must be >= 1, got '
-                       f'{getattr(settings, name)}')
-  if settings.exploration_steps < 0 or settings.num_stat_compositions < 0:
-    raise UsageError('--exploration_steps and --num_stat_compositions must '
-                     'be >= 0')
+  """Every numeric setting finite and in NUMBER_RANGES (None: unset)."""
+  for name in NUMBER_RANGES:
+    value = getattr(settings, name)
+    if value is not None:
+      check_number(name, value)
   try:
     audio_options(settings).check()
   except audio_lib.AudioError as e:
     raise UsageError(str(e)) from e
+
+
+def _check_dqn_hparams(values):
+  """The DQN hyperparameters in force: a dict, or a DQNHParams given as an
+  object (its own checks let nan and inf through)."""
+  if not isinstance(values, dict):
+    values = values.to_dict()
+  for name in DQN_FIELDS:
+    check_number(name, values[name])
+  if values['minibatch_size'] > values['max_experience']:
+    raise UsageError(f'--minibatch_size={values["minibatch_size"]} exceeds '
+                     f'--max_experience={values["max_experience"]}: the '
+                     'replay would never hold a minibatch, so nothing would '
+                     'be learnt')
 
 
 def audio_options(settings):
@@ -422,11 +543,15 @@ def resolve(settings, dqn_hparams=None, music_theory_config=None,
   _check_priming(settings, training_files)
   try:
     if dqn_hparams is None:
-      dqn_hparams = dqn_hparams_lib.PRESETS[settings.dqn_preset]().replace(
-          **{name: getattr(settings, name) for name in DQN_FIELDS
-             if getattr(settings, name) is not None})
+      preset = dqn_hparams_lib.PRESETS[settings.dqn_preset]()
+      overrides = {name: getattr(settings, name) for name in DQN_FIELDS
+                   if getattr(settings, name) is not None}
+      # Before DQNHParams checks them, so that a bad one names its flag.
+      _check_dqn_hparams(dict(preset.to_dict(), **overrides))
+      dqn_hparams = preset.replace(**overrides)
     else:  # A DQNHParams, dict, HParams or object with the field names.
       dqn_hparams = dqn_hparams_lib.coerce(dqn_hparams)
+    _check_dqn_hparams(dqn_hparams)
     if music_theory_config is None:
       music_theory_config = music_theory.MusicTheoryConfig.for_key(
           settings.key, settings.key_mode, labels=settings.labels)
@@ -439,8 +564,10 @@ def resolve(settings, dqn_hparams=None, music_theory_config=None,
       note_rnn_hparams = base.parse(settings.note_rnn_hparams)
     reward_set = reward_api.reward_set(
         effective_reward_mode(settings.algorithm, settings.reward_mode),
-        extra=_load_rewards(settings) + list(rewards_extra),
-        weights=reward_api.parse_weights(settings.reward_weights),
+        extra=_load_rewards(settings) + [
+            reward_specs.load(item) if isinstance(item, str) else item
+            for item in rewards_extra],
+        weights=reward_specs.parse_weights(settings.reward_weights),
         reward_scaler=settings.reward_scaler)
     reward_api.probe(reward_set, settings.num_parallel_melodies,
                      music_theory_config)
@@ -457,7 +584,7 @@ def resolve(settings, dqn_hparams=None, music_theory_config=None,
 
 def _load_rewards(settings):
   """The --reward specs as rewards, with their --reward_option options."""
-  options = reward_api.parse_options(settings.reward_option)
+  options = reward_specs.parse_options(settings.reward_option)
   loaded = []
   used = set()
   for spec in settings.reward:
@@ -465,7 +592,7 @@ def _load_rewards(settings):
     names = (attribute, reward_api.snake_case(attribute))
     given = next((options[n] for n in names if n in options), None)
     used.update(names)
-    loaded.append(reward_api.load(spec, options=given))
+    loaded.append(reward_specs.load(spec, options=given))
   unknown = sorted(set(options) - used)
   if unknown:
     raise UsageError(f'--reward_option names {unknown}, not a --reward of '
