@@ -12,6 +12,7 @@ or the settings free of TensorFlow).
 import ast
 import collections
 import pathlib
+import re
 
 import pytest
 
@@ -185,6 +186,43 @@ def test_every_package_is_in_a_layer():
   missing = sorted(m for m in modules
                    if not _is_test(m) and _layer_index(m) is None)
   assert not missing
+
+
+# A module-level comment or docstring saying why libraries are imported
+# inside its functions (e.g. "TensorFlow is imported by the functions that
+# use them: --help need not load it").
+_SAYS_WHY = re.compile(r'imported (by|inside|in|when|on|here|only)|'
+                       r'imports? (lazily|on first use)')
+
+
+def third_party_imports_in_functions(path):
+  """Names of the libraries (not ours) `path` imports inside functions."""
+  tree = ast.parse(path.read_text(encoding='utf-8'))
+  names = set()
+  for function in ast.walk(tree):
+    if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+      for node in ast.walk(function):
+        if isinstance(node, ast.Import):
+          names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+          names.add(node.module)
+  return sorted(n for n in names if n.split('.')[0] not in PACKAGES)
+
+
+def test_libraries_imported_inside_functions_say_why():
+  unexplained = []
+  for module, path in _modules().items():
+    if _is_test(module):
+      continue
+    libraries = third_party_imports_in_functions(path)
+    if not libraries:
+      continue
+    source = path.read_text(encoding='utf-8')
+    text = ' '.join([ast.get_docstring(ast.parse(source)) or ''] + [
+        line for line in source.splitlines() if line.strip().startswith('#')])
+    if not _SAYS_WHY.search(text):
+      unexplained.append(f'{module}: {", ".join(libraries)}')
+  assert not unexplained, '\n'.join(unexplained)
 
 
 @pytest.mark.parametrize('planted, expected', [

@@ -19,6 +19,9 @@ import random
 from note_rnn.data import abc_text
 from note_rnn.data import tunes
 
+# music21 (the optional 'corpus' extra) is imported by the functions that
+# read its corpus: without it, the rest of the tools still work.
+
 # DatasetStats.files_failed reasons: an ABC file without tunes (no X:
 # line), one whose tunes all transcribe tunes of earlier files (O'Neill's
 # overlapping files). (note_rnn.corpus adds FILE_NO_TUNE_PARSED.)

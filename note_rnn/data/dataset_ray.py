@@ -19,6 +19,9 @@ import os
 
 from note_rnn.data import dataset_tasks
 
+# Ray (the optional 'sweep' extra) is imported by the functions that run
+# tasks on it: without it, the local runner still works.
+
 # Ray's retries of a task whose worker process died.
 RETRIES_ON_CRASH = 1
 # Tasks in flight per CPU (bounds the driver's memory for huge corpora).

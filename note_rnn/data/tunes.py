@@ -8,6 +8,9 @@ music21 is an optional extra: `import_music21` imports it or raises
 
 import dataclasses
 
+# music21 (the optional 'corpus' extra) is imported only when a tune is
+# read with it (`import_music21`).
+
 # Kinds of tune: ABC text, or a score file (MusicXML, Humdrum) read whole.
 KIND_ABC = 'abc'
 KIND_SCORE = 'score'

@@ -13,6 +13,9 @@ import numpy as np
 from note_rnn import encoding
 from note_rnn.training import training_steps
 
+# TensorFlow and protobuf are imported by the functions that use them:
+# note_rnn_train --help, which imports this module, need not load them.
+
 TrainingError = training_steps.TrainingError
 # Records of an input file parsed as melodies before training starts.
 RECORDS_PARSED_UP_FRONT = 16

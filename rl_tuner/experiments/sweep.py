@@ -26,6 +26,9 @@ from note_rnn.runtime import outputs
 from rl_tuner.run import checkpointer
 from rl_tuner.run import settings as settings_lib
 
+# Ray (the optional 'sweep' extra) is imported by the functions that
+# check for it: planning and --help need neither Ray nor TensorFlow.
+
 UsageError = settings_lib.UsageError
 
 # Folders and files inside a sweep's output directory.

@@ -45,6 +45,9 @@ from rl_tuner.experiments import sweep_results
 from rl_tuner.experiments import train_run
 from rl_tuner.run import settings as settings_lib
 
+# Ray and TensorFlow are imported by the functions that use them (Ray is
+# the optional 'sweep' extra; each trial sets TensorFlow's threads first).
+
 # Tune's own bookkeeping (per-trial result.json, error.txt), in the sweep
 # folder.
 TUNE_DIR = 'ray_tune'
