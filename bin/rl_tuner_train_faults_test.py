@@ -23,6 +23,7 @@ from note_rnn.runtime import outputs
 from rl_tuner.experiments import train_run
 from rl_tuner.run import checkpointer
 from rl_tuner.run import settings as settings_lib
+from rl_tuner.testing import reward_files
 
 SCRIPT = pathlib.Path(__file__).resolve().parent / 'rl_tuner_train.py'
 FLAGS = flags.FLAGS
@@ -173,22 +174,7 @@ def test_sequence_example_errors_name_the_file(files):
     sequence_example_io.read_class_sequences(files['random.tfrecord'])
 
 
-FLAKY_REWARD = '''
-import os
-
-import numpy as np
-
-calls = 0
-
-
-def flaky(state, actions):
-  """Half a point above middle C; raises at call FLAKY_FAIL_AT if set."""
-  global calls
-  calls += 1
-  if calls == int(os.environ.get('FLAKY_FAIL_AT', '0')):
-    raise RuntimeError('broken\\nat call %d' % calls)
-  return (np.asarray(actions) > 14) * 0.5
-'''
+FLAKY_REWARD = reward_files.FLAKY_REWARD
 
 
 def test_a_reward_failing_late_is_one_line_and_the_run_resumes(

@@ -24,6 +24,7 @@ from rl_tuner.rewards import reward_api
 from rl_tuner.run import checkpointer
 from rl_tuner.run import runner as runner_lib
 from rl_tuner.run import settings as settings_lib
+from rl_tuner.testing import reward_files
 
 # 2 melodies of 16 notes: 32 environment steps a melody; blocks of 40, so
 # checkpoints fall at 64, 96, 128, 160 (the next melody start) and 200.
@@ -331,22 +332,7 @@ def test_a_checkpoint_without_recorded_settings_resumes_on_what_it_has(
   _assert_same(_outputs(run_dir), uninterrupted)
 
 
-FLAKY_REWARD = '''
-import os
-
-import numpy as np
-
-calls = 0
-
-
-def flaky(state, actions):
-  """Half a point above middle C; raises at call FLAKY_FAIL_AT if set."""
-  global calls
-  calls += 1
-  if calls == int(os.environ.get('FLAKY_FAIL_AT', '0')):
-    raise RuntimeError(f'broken at call {calls}')
-  return (np.asarray(actions) > 14) * 0.5
-'''
+FLAKY_REWARD = reward_files.FLAKY_REWARD
 
 
 def _flaky_reward(workdir, name):
