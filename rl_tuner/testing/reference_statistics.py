@@ -79,3 +79,14 @@ def compute_composition_stats_reference(
   if per_composition:
     return stat_dict, per_comp
   return stat_dict
+
+
+def assert_same_stats(a, b):
+  """Asserts two statistics dicts are equal key by key, in the same order
+  (NaN autocorrelations of constant melodies count as equal)."""
+  assert list(a) == list(b)
+  for key in a:
+    if key.startswith('autocorrelation'):
+      np.testing.assert_array_equal(a[key], b[key])  # NaN == NaN here
+    else:
+      assert a[key] == b[key], key
